@@ -1,0 +1,238 @@
+"""Build local stand-ins for the base images when no registry can be reached.
+
+    python tests/standins.py --python 3.12 --python 3.13 [--uv-version 0.13.9] [--docker DOCKER]
+
+Makes, under the official names, images that behave like the official ones for a generated
+project:
+
+    python:{v}-slim-{debian} (and python:{v}-slim)   Debian minbase + a host CPython at /usr/local
+    ghcr.io/astral-sh/uv:{uv-version}                  FROM scratch with /uv and /uvx
+    ghcr.io/astral-sh/uv:python{v}-{debian}-slim       the python stand-in + uv in /usr/local/bin
+
+The CPython comes from pyenv (`$(pyenv root)/versions/{v}.*`), the uv binaries from the `uv`
+wheel on PyPI, the root file system from `debootstrap` with this machine's Debian mirror. The host's
+CA bundle replaces Debian's, so that uv inside a build trusts what the host trusts (a TLS proxy).
+A stand-in is not the official image: every one carries the label `io.github.copier-uv-docker.stand-in=true`, and
+sizes measured on it are not the official sizes. Needs root (debootstrap, chroot).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import urllib.request
+import zipfile
+from pathlib import Path
+
+STANDIN_LABEL = "io.github.copier-uv-docker.stand-in"
+CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "copier-uv-docker"
+HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+PATH_IN_IMAGE = "/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin"
+# What a slim image needs beyond minbase: Python's shared libraries come with Debian's python3,
+# useradd with passwd, TLS roots with ca-certificates.
+DEBIAN_PACKAGES = "python3,ca-certificates,passwd"
+# Kept from the interpreter's bin/ and site-packages/: what the official image ships.
+KEPT_SCRIPTS = re.compile(r"(python|pip|pydoc|idle|2to3)[0-9.]*(-config)?$")
+KEPT_PACKAGES = re.compile(r"pip([-_.].*)?$|README.txt$")
+
+
+def log(message: str) -> None:
+    print(f"standins: {message}", file=sys.stderr, flush=True)
+
+
+def run(command: list[str], **kwargs: object) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(command, check=True, **kwargs)  # type: ignore[call-overload]
+
+
+def image_exists(docker: str, name: str) -> bool:
+    found = subprocess.run([docker, "image", "inspect", name], capture_output=True, check=False)
+    return found.returncode == 0
+
+
+def is_standin(docker: str, name: str) -> bool:
+    labels = subprocess.run(
+        [docker, "image", "inspect", "--format", f'{{{{index .Config.Labels "{STANDIN_LABEL}"}}}}',
+         name], capture_output=True, text=True, check=False)
+    return labels.stdout.strip() == "true"
+
+
+def debian_mirror() -> str:
+    """The Debian mirror this machine's apt uses (deb822 or one-line sources)."""
+    sources = [Path("/etc/apt/sources.list"), *sorted(Path("/etc/apt/sources.list.d").glob("*"))]
+    for source in sources:
+        text = source.read_text() if source.is_file() else ""
+        for match in re.finditer(r"(?:URIs:|deb)\s+(\S+/debian)/?\s", text):
+            return match.group(1)
+    return "http://deb.debian.org/debian"
+
+
+def rootfs(debian: str) -> Path:
+    """A trimmed Debian minbase tree, made once and kept in the cache."""
+    root = CACHE / f"rootfs-{debian}"
+    if (root / "etc" / "debian_version").exists():
+        return root
+    shutil.rmtree(root, ignore_errors=True)
+    root.parent.mkdir(parents=True, exist_ok=True)
+    mirror = debian_mirror()
+    log(f"debootstrap {debian} from {mirror} (about 40 s)")
+    partial = root.with_name(root.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    run(["debootstrap", "--variant=minbase", f"--include={DEBIAN_PACKAGES}", debian,
+         str(partial), mirror], stdout=subprocess.DEVNULL)
+    for junk in ("var/lib/apt/lists", "var/cache/apt", "usr/share/doc", "usr/share/man",
+                 "usr/share/info", "usr/share/locale", "var/log"):
+        shutil.rmtree(partial / junk, ignore_errors=True)
+        (partial / junk).mkdir(parents=True)
+    shutil.copyfile(HOST_CA_BUNDLE, partial / "etc/ssl/certs/ca-certificates.crt")
+    partial.rename(root)
+    return root
+
+
+def host_python(version: str) -> Path:
+    """The newest pyenv CPython of that minor version."""
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    candidates = [p for p in (pyenv_root / "versions").glob(f"{version}.*")
+                  if re.fullmatch(rf"{re.escape(version)}\.\d+", p.name)]
+    if not candidates:
+        raise SystemExit(f"standins: no CPython {version} under {pyenv_root}/versions")
+    return max(candidates, key=lambda p: int(p.name.rsplit(".", 1)[1]))
+
+
+def install_python(source: Path, root: Path, version: str) -> None:
+    """Copy a CPython tree to root/usr/local as the official images lay it out."""
+    local = root / "usr" / "local"
+    stdlib = f"lib/python{version}"
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        relative = Path(folder).relative_to(source).as_posix()
+        if relative == "bin":
+            return {n for n in names if not KEPT_SCRIPTS.match(n)}
+        if relative == f"{stdlib}/site-packages":
+            return {n for n in names if not KEPT_PACKAGES.match(n)}
+        skipped = {"__pycache__", "test"} if relative == stdlib else {"__pycache__"}
+        return skipped & set(names)
+
+    shutil.copytree(source, local, symlinks=True, ignore=ignore, dirs_exist_ok=True)
+    old = f"#!{source}/bin/".encode()
+    for script in (local / "bin").iterdir():
+        if script.is_file() and not script.is_symlink():
+            text = script.read_bytes()
+            if text.startswith(old):
+                script.write_bytes(b"#!/usr/local/bin/" + text[len(old):])
+    run(["chroot", str(root), "ldconfig"])
+
+
+def docker_import(docker: str, tree: Path, names: list[str]) -> None:
+    changes = [f"ENV PATH={PATH_IN_IMAGE}", "ENV LANG=C.UTF-8",
+               "ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt",
+               f"LABEL {STANDIN_LABEL}=true", 'CMD ["python3"]']
+    tar = subprocess.Popen(["tar", "-C", str(tree), "-c", "."], stdout=subprocess.PIPE)
+    command = [docker, "import", *(a for c in changes for a in ("-c", c)), "-", names[0]]
+    run(command, stdin=tar.stdout, stdout=subprocess.DEVNULL)
+    if tar.wait() != 0:
+        raise SystemExit(f"standins: tar of {tree} failed")
+    for alias in names[1:]:
+        run([docker, "tag", names[0], alias])
+
+
+def build(docker: str, dockerfile: str, context: Path, name: str) -> None:
+    env = {**os.environ, "DOCKER_BUILDKIT": "1"}
+    run([docker, "build", "-q", "-t", name, "-f", "-", str(context)],
+        input=dockerfile.encode(), env=env, stdout=subprocess.DEVNULL)
+
+
+def uv_binaries(uv_version: str, folder: Path) -> Path:
+    """uv and uvx from uv's manylinux wheel on PyPI: the same static binaries as uv's image."""
+    index = urllib.request.Request("https://pypi.org/simple/uv/",
+                                   headers={"Accept": "application/vnd.pypi.simple.v1+json"})
+    with urllib.request.urlopen(index) as answer:
+        files = json.load(answer)["files"]
+    wheel = re.compile(rf"uv-{re.escape(uv_version)}-py3-none-manylinux.*_{platform.machine()}\.whl")
+    chosen = next(f for f in files if wheel.fullmatch(f["filename"]))
+    with urllib.request.urlopen(chosen["url"]) as answer:
+        content = answer.read()
+    if hashlib.sha256(content).hexdigest() != chosen["hashes"]["sha256"]:
+        raise SystemExit(f"standins: {chosen['filename']} does not match PyPI's sha256")
+    wheel_path = folder / chosen["filename"]
+    wheel_path.write_bytes(content)
+    out = folder / "uv"
+    out.mkdir()
+    with zipfile.ZipFile(wheel_path) as archive:
+        for member in archive.namelist():
+            if re.fullmatch(r"uv-[^/]+\.data/scripts/(uv|uvx)", member):
+                target = out / Path(member).name
+                target.write_bytes(archive.read(member))
+                target.chmod(0o755)
+    return out
+
+
+def ensure(docker: str, pythons: list[str], uv_version: str, debian: str = "bookworm") -> set[str]:
+    """Make sure every base image exists: kept if present, pulled if possible, else stood in.
+
+    Returns the names that are stand-ins."""
+    wanted = {f"ghcr.io/astral-sh/uv:{uv_version}"}
+    for v in pythons:
+        wanted |= {f"python:{v}-slim-{debian}", f"ghcr.io/astral-sh/uv:python{v}-{debian}-slim"}
+    missing = []
+    for name in sorted(wanted):
+        if image_exists(docker, name):
+            continue
+        pulled = subprocess.run([docker, "pull", "-q", name], capture_output=True, check=False)
+        if pulled.returncode != 0:
+            missing.append(name)
+    if missing:
+        log(f"cannot pull {', '.join(missing)}: building stand-ins")
+        with tempfile.TemporaryDirectory(prefix="standins-") as scratch:
+            make(docker, missing, uv_version, debian, Path(scratch))
+    return {name for name in wanted if is_standin(docker, name)}
+
+
+def make(docker: str, names: list[str], uv_version: str, debian: str, scratch: Path) -> None:
+    uv = None
+    for name in sorted(names, key=lambda n: not n.startswith("python:")):
+        if match := re.fullmatch(rf"python:(\d+\.\d+)-slim-{debian}", name):
+            version = match.group(1)
+            tree = scratch / f"python{version}"
+            log(f"{name}: Debian {debian} + CPython from {host_python(version)}")
+            run(["cp", "-a", str(rootfs(debian)), str(tree)])
+            install_python(host_python(version), tree, version)
+            docker_import(docker, tree, [name, f"python:{version}-slim"])
+            shutil.rmtree(tree)
+            continue
+        uv = uv or uv_binaries(uv_version, scratch)
+        if name == f"ghcr.io/astral-sh/uv:{uv_version}":
+            log(f"{name}: uv {uv_version} from its PyPI wheel")
+            dockerfile = f"FROM scratch\nCOPY uv uvx /\nLABEL {STANDIN_LABEL}=true\n"
+        elif match := re.fullmatch(rf"ghcr.io/astral-sh/uv:python(\d+\.\d+)-{debian}-slim", name):
+            base = f"python:{match.group(1)}-slim-{debian}"
+            if not image_exists(docker, base):
+                make(docker, [base], uv_version, debian, scratch)
+            log(f"{name}: {base} + uv {uv_version}")
+            dockerfile = f"FROM {base}\nCOPY uv uvx /usr/local/bin/\n"
+        else:
+            raise SystemExit(f"standins: no recipe for {name}")
+        build(docker, dockerfile, uv, name)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--python", action="append", required=True, help="e.g. 3.12; repeat")
+    parser.add_argument("--uv-version", required=True, help="as pinned in copier.yml")
+    parser.add_argument("--debian", default="bookworm")
+    parser.add_argument("--docker", default="/usr/bin/docker" if Path("/usr/bin/docker").exists()
+                        else "docker", help="docker client with BuildKit")
+    args = parser.parse_args()
+    for name in sorted(ensure(args.docker, args.python, args.uv_version, args.debian)):
+        print(f"{name} (stand-in)")
+
+
+if __name__ == "__main__":
+    main()
