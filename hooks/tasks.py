@@ -61,19 +61,27 @@ def lock() -> bool:
     """Bring uv.lock in line with pyproject.toml; say what to do if that cannot be done."""
     pyproject = Path("pyproject.toml")
     if any(marker in pyproject.read_text(encoding="utf-8") for marker in CONFLICT_MARKERS):
-        warn("pyproject.toml holds merge conflict markers; uv.lock was not updated.\n"
-             "  Resolve the conflicts in pyproject.toml first.", ["uv", "lock"])
+        warn(
+            "pyproject.toml holds merge conflict markers; uv.lock was not updated.\n"
+            "  Resolve the conflicts in pyproject.toml first.",
+            ["uv", "lock"],
+        )
         return False
     uv = uv_command()
     if uv is None:
-        warn("uv was not found (neither on PATH nor as `python -m uv`), so uv.lock was not "
-             "written.\n  Install uv: https://docs.astral.sh/uv/getting-started/installation/",
-             ["uv", "lock"])
+        warn(
+            "uv was not found (neither on PATH nor as `python -m uv`), so uv.lock was not "
+            "written.\n  Install uv: https://docs.astral.sh/uv/getting-started/installation/",
+            ["uv", "lock"],
+        )
         return False
     code = run([*uv, "lock"])
     if code != 0:
-        warn(f"`uv lock` failed (exit code {code}), see its message above: no network, "
-             "or no Python interpreter matching requires-python?", ["uv", "lock"])
+        warn(
+            f"`uv lock` failed (exit code {code}), see its message above: no network, "
+            "or no Python interpreter matching requires-python?",
+            ["uv", "lock"],
+        )
         return False
     return True
 
@@ -86,8 +94,11 @@ def docker_build(tag: str) -> None:
         warn("docker was not found on PATH, so the image was not built.", build)
         return
     if run([docker, "version", "--format", "{{.Server.Version}}"]) != 0:
-        warn("the Docker engine did not answer (is the daemon running?), "
-             "so the image was not built.", build)
+        warn(
+            "the Docker engine did not answer (is the daemon running?), "
+            "so the image was not built.",
+            build,
+        )
         return
     code = run([docker, "build", "-t", tag, "."])
     if code != 0:
@@ -99,8 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     steps = parser.add_subparsers(dest="step", required=True)
     after_copy = steps.add_parser("after-copy", help="lock, then build the image if asked")
     after_copy.add_argument("--image-tag", required=True)
-    after_copy.add_argument("--docker-build", action=argparse.BooleanOptionalAction,
-                            required=True)
+    after_copy.add_argument("--docker-build", action=argparse.BooleanOptionalAction, required=True)
     steps.add_parser("after-update", help="relock after copier's merge")
     args = parser.parse_args(argv)
 
@@ -109,8 +119,11 @@ def main(argv: list[str] | None = None) -> int:
         if locked:
             docker_build(args.image_tag)
         else:
-            warn("the image was not built: it needs uv.lock.",
-                 ["uv", "lock"], ["docker", "build", "-t", args.image_tag, "."])
+            warn(
+                "the image was not built: it needs uv.lock.",
+                ["uv", "lock"],
+                ["docker", "build", "-t", args.image_tag, "."],
+            )
     return 0
 
 

@@ -10,10 +10,11 @@ project:
     ghcr.io/astral-sh/uv:python{v}-{debian}-slim       the python stand-in + uv in /usr/local/bin
 
 The CPython comes from pyenv (`$(pyenv root)/versions/{v}.*`), the uv binaries from the `uv`
-wheel on PyPI, the root file system from `debootstrap` with this machine's Debian mirror. The host's
-CA bundle replaces Debian's, so that uv inside a build trusts what the host trusts (a TLS proxy).
-A stand-in is not the official image: every one carries the label `io.github.copier-uv-docker.stand-in=true`, and
-sizes measured on it are not the official sizes. Needs root (debootstrap, chroot).
+wheel on PyPI, the root file system from `debootstrap` with this machine's Debian mirror. The
+host's CA bundle replaces Debian's, so that uv inside a build trusts what the host trusts (a TLS
+proxy). A stand-in is not the official image: each carries the label
+`io.github.copier-uv-docker.stand-in=true`, and sizes measured on it are not the official sizes.
+Needs root (debootstrap, chroot).
 """
 
 from __future__ import annotations
@@ -59,8 +60,18 @@ def image_exists(docker: str, name: str) -> bool:
 
 def is_standin(docker: str, name: str) -> bool:
     labels = subprocess.run(
-        [docker, "image", "inspect", "--format", f'{{{{index .Config.Labels "{STANDIN_LABEL}"}}}}',
-         name], capture_output=True, text=True, check=False)
+        [
+            docker,
+            "image",
+            "inspect",
+            "--format",
+            f'{{{{index .Config.Labels "{STANDIN_LABEL}"}}}}',
+            name,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     return labels.stdout.strip() == "true"
 
 
@@ -85,10 +96,26 @@ def rootfs(debian: str) -> Path:
     log(f"debootstrap {debian} from {mirror} (about 40 s)")
     partial = root.with_name(root.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
-    run(["debootstrap", "--variant=minbase", f"--include={DEBIAN_PACKAGES}", debian,
-         str(partial), mirror], stdout=subprocess.DEVNULL)
-    for junk in ("var/lib/apt/lists", "var/cache/apt", "usr/share/doc", "usr/share/man",
-                 "usr/share/info", "usr/share/locale", "var/log"):
+    run(
+        [
+            "debootstrap",
+            "--variant=minbase",
+            f"--include={DEBIAN_PACKAGES}",
+            debian,
+            str(partial),
+            mirror,
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    for junk in (
+        "var/lib/apt/lists",
+        "var/cache/apt",
+        "usr/share/doc",
+        "usr/share/man",
+        "usr/share/info",
+        "usr/share/locale",
+        "var/log",
+    ):
         shutil.rmtree(partial / junk, ignore_errors=True)
         (partial / junk).mkdir(parents=True)
     shutil.copyfile(HOST_CA_BUNDLE, partial / "etc/ssl/certs/ca-certificates.crt")
@@ -99,8 +126,11 @@ def rootfs(debian: str) -> Path:
 def host_python(version: str) -> Path:
     """The newest pyenv CPython of that minor version."""
     pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
-    candidates = [p for p in (pyenv_root / "versions").glob(f"{version}.*")
-                  if re.fullmatch(rf"{re.escape(version)}\.\d+", p.name)]
+    candidates = [
+        p
+        for p in (pyenv_root / "versions").glob(f"{version}.*")
+        if re.fullmatch(rf"{re.escape(version)}\.\d+", p.name)
+    ]
     if not candidates:
         raise SystemExit(f"standins: no CPython {version} under {pyenv_root}/versions")
     return max(candidates, key=lambda p: int(p.name.rsplit(".", 1)[1]))
@@ -126,14 +156,18 @@ def install_python(source: Path, root: Path, version: str) -> None:
         if script.is_file() and not script.is_symlink():
             text = script.read_bytes()
             if text.startswith(old):
-                script.write_bytes(b"#!/usr/local/bin/" + text[len(old):])
+                script.write_bytes(b"#!/usr/local/bin/" + text[len(old) :])
     run(["chroot", str(root), "ldconfig"])
 
 
 def docker_import(docker: str, tree: Path, names: list[str]) -> None:
-    changes = [f"ENV PATH={PATH_IN_IMAGE}", "ENV LANG=C.UTF-8",
-               "ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt",
-               f"LABEL {STANDIN_LABEL}=true", 'CMD ["python3"]']
+    changes = [
+        f"ENV PATH={PATH_IN_IMAGE}",
+        "ENV LANG=C.UTF-8",
+        "ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt",
+        f"LABEL {STANDIN_LABEL}=true",
+        'CMD ["python3"]',
+    ]
     tar = subprocess.Popen(["tar", "-C", str(tree), "-c", "."], stdout=subprocess.PIPE)
     command = [docker, "import", *(a for c in changes for a in ("-c", c)), "-", names[0]]
     run(command, stdin=tar.stdout, stdout=subprocess.DEVNULL)
@@ -145,19 +179,26 @@ def docker_import(docker: str, tree: Path, names: list[str]) -> None:
 
 def build(docker: str, dockerfile: str, context: Path, name: str) -> None:
     env = {**os.environ, "DOCKER_BUILDKIT": "1"}
-    run([docker, "build", "-q", "-t", name, "-f", "-", str(context)],
-        input=dockerfile.encode(), env=env, stdout=subprocess.DEVNULL)
+    run(
+        [docker, "build", "-q", "-t", name, "-f", "-", str(context)],
+        input=dockerfile.encode(),
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def uv_binaries(uv_version: str, folder: Path) -> Path:
     """uv and uvx from uv's manylinux wheel on PyPI: the same static binaries as uv's image."""
-    index = urllib.request.Request("https://pypi.org/simple/uv/",
-                                   headers={"Accept": "application/vnd.pypi.simple.v1+json"})
-    with urllib.request.urlopen(index) as answer:
+    index = urllib.request.Request(
+        "https://pypi.org/simple/uv/", headers={"Accept": "application/vnd.pypi.simple.v1+json"}
+    )
+    with urllib.request.urlopen(index) as answer:  # noqa: S310 (a fixed https URL)
         files = json.load(answer)["files"]
-    wheel = re.compile(rf"uv-{re.escape(uv_version)}-py3-none-manylinux.*_{platform.machine()}\.whl")
+    wheel = re.compile(
+        rf"uv-{re.escape(uv_version)}-py3-none-manylinux.*_{platform.machine()}\.whl"
+    )
     chosen = next(f for f in files if wheel.fullmatch(f["filename"]))
-    with urllib.request.urlopen(chosen["url"]) as answer:
+    with urllib.request.urlopen(chosen["url"]) as answer:  # noqa: S310 (from the index)
         content = answer.read()
     if hashlib.sha256(content).hexdigest() != chosen["hashes"]["sha256"]:
         raise SystemExit(f"standins: {chosen['filename']} does not match PyPI's sha256")
@@ -227,8 +268,11 @@ def main() -> None:
     parser.add_argument("--python", action="append", required=True, help="e.g. 3.12; repeat")
     parser.add_argument("--uv-version", required=True, help="as pinned in copier.yml")
     parser.add_argument("--debian", default="bookworm")
-    parser.add_argument("--docker", default="/usr/bin/docker" if Path("/usr/bin/docker").exists()
-                        else "docker", help="docker client with BuildKit")
+    parser.add_argument(
+        "--docker",
+        default="/usr/bin/docker" if Path("/usr/bin/docker").exists() else "docker",
+        help="docker client with BuildKit",
+    )
     args = parser.parse_args()
     for name in sorted(ensure(args.docker, args.python, args.uv_version, args.debian)):
         print(f"{name} (stand-in)")

@@ -1,0 +1,125 @@
+"""Answers: bad ones are refused before anything is written, free text stays data."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+from helpers import ROOT, copier, copy_args, render
+
+BAD_NAMES = {
+    "capitals": "MyApp",
+    "space": "my app",
+    "leading digit": "1app",
+    "leading dash": "-app",
+    "trailing dash": "app-",
+    "double dash": "my--app",
+    "underscore": "my_app",
+    "dot": "my.app",
+    "non-ASCII": "café",
+    "shell command substitution": "$(touch pwned)",
+    "shell separator": "app;rm -rf ~",
+    "backquotes": "`id`",
+    "path separator": "a/b",
+    "parent directory": "../app",
+    "empty": "",
+    "too long": "a" * 65,
+}
+
+
+def refused(copie, **answers: object) -> str:
+    """Ask pytest-copie for a project; insist it was refused with nothing written; the reason."""
+    result = copie.copy(extra_answers=answers)
+    assert result.exit_code != 0
+    assert isinstance(result.exception, ValueError), result.exception
+    assert not any(copie.test_dir.rglob("*.*")), "something was written"
+    return str(result.exception)
+
+
+@pytest.mark.parametrize("name", BAD_NAMES.values(), ids=BAD_NAMES.keys())
+def test_bad_project_name_is_refused_before_anything_is_written(copie, tmp_path: Path, name):
+    reason = refused(copie, project_name=name)
+    assert "The project name" in reason
+    assert "\n" not in reason
+    assert not list(Path.cwd().glob("pwned")) and not (tmp_path / "pwned").exists()
+
+
+@pytest.mark.parametrize("name", ["My App", "$(touch pwned)", "../escape"])
+def test_copier_command_line_refuses_a_bad_name_in_one_line_and_creates_nothing(
+    tmp_path: Path, name: str
+):
+    destination = tmp_path / "out"
+    result = copier(*copy_args(destination, project_name=name))
+    assert result.returncode != 0
+    assert not destination.exists()
+    assert not (tmp_path / "pwned").exists()
+    reasons = [line for line in result.stderr.splitlines() if "Validation error" in line]
+    assert len(reasons) == 1 and "The project name" in reasons[0], result.stderr
+
+
+@pytest.mark.parametrize("name", ["a", "my-app", "app2", "x1-y2-z3", "a" * 64])
+def test_good_project_name_is_accepted(tmp_path: Path, name: str):
+    project = tomllib.loads((render(tmp_path, project_name=name) / "pyproject.toml").read_text())[
+        "project"
+    ]
+    assert project["name"] == name
+
+
+def test_default_project_name_comes_from_the_destination_folder(tmp_path: Path):
+    result = copier("copy", "--defaults", "--skip-tasks", str(ROOT), str(tmp_path / "My_Service"))
+    assert result.returncode == 0, result.stderr
+    pyproject = tomllib.loads((tmp_path / "My_Service" / "pyproject.toml").read_text())
+    assert pyproject["project"]["name"] == "my-service"
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "reason"),
+    [
+        ("description", "two\nlines", "single line"),
+        ("description", "bell\a", "control characters"),
+        ("author_name", "Ada\nLovelace", "single line"),
+        ("author_email", "not-an-address", "does not look like"),
+        ("author_email", "a@b@example.org", "does not look like"),
+        ("author_email", "ada lovelace@example.org", "does not look like"),
+    ],
+)
+def test_bad_free_text_is_refused_before_anything_is_written(
+    copie, question: str, answer: str, reason: str
+):
+    assert reason in refused(copie, **{question: answer})
+
+
+HOSTILE = (
+    """It's "quoted", back\\slashed \\n, $(touch pwned) `id` ${HOME} {{ project_name }} """
+    """{% raw %} # not a comment ' \" \\" — ünïcode, tab\there"""
+)
+
+
+def test_hostile_free_text_lands_verbatim_as_valid_toml_and_yaml(tmp_path: Path):
+    destination = render(
+        tmp_path / "out",
+        description=HOSTILE,
+        author_name=HOSTILE,
+        author_email="o'hara+tag@example.org",
+    )
+    pyproject = tomllib.loads((destination / "pyproject.toml").read_text())["project"]
+    assert pyproject["description"] == HOSTILE
+    assert pyproject["authors"] == [{"name": HOSTILE, "email": "o'hara+tag@example.org"}]
+    answers = yaml.safe_load((destination / ".copier-answers.yml").read_text())
+    assert answers["description"] == HOSTILE
+    assert HOSTILE in (destination / "README.md").read_text()
+    assert not (tmp_path / "pwned").exists()
+    assert not (destination / "pwned").exists()
+
+
+def test_empty_author_fields_leave_no_authors_entry(tmp_path: Path):
+    destination = render(tmp_path / "out")
+    assert "authors" not in tomllib.loads((destination / "pyproject.toml").read_text())["project"]
+
+
+def test_email_alone_makes_an_authors_entry_with_the_email_only(tmp_path: Path):
+    destination = render(tmp_path / "out", author_email="ada@example.org")
+    project = tomllib.loads((destination / "pyproject.toml").read_text())["project"]
+    assert project["authors"] == [{"email": "ada@example.org"}]

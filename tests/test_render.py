@@ -1,0 +1,135 @@
+"""Every variant renders to the guide's tree; generated projects pass their own checks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+from helpers import (
+    BASE_IMAGES,
+    DEBIAN,
+    DEFAULT_PYTHON,
+    PYTHON_CHOICES,
+    UV_VERSION,
+    lockable_pythons,
+    render,
+    run_ok,
+)
+
+GUIDE_TREE = {"main.py", "pyproject.toml", "Dockerfile"}
+EXPECTED = GUIDE_TREE | {
+    ".copier-answers.yml",
+    ".dockerignore",
+    ".gitignore",
+    ".python-version",
+    "README.md",
+    "tests/test_main.py",
+}
+VARIANTS = [(b, v) for b in BASE_IMAGES for v in PYTHON_CHOICES]
+
+
+def from_lines(dockerfile: str) -> list[str]:
+    return [line.split()[1] for line in dockerfile.splitlines() if line.startswith("FROM ")]
+
+
+@pytest.mark.parametrize(("base_image", "python"), VARIANTS)
+def test_every_variant_renders_the_guide_tree_for_its_python(
+    tmp_path: Path, base_image: str, python: str
+):
+    project = render(tmp_path / "p", base_image=base_image, python_version=python)
+    files = {p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file()}
+    assert files == EXPECTED
+    assert (project / ".python-version").read_text() == f"{python}\n"
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    assert pyproject["project"]["requires-python"] == f">={python}"
+    assert pyproject["tool"]["ruff"]["target-version"] == f"py{python.replace('.', '')}"
+    dockerfile = (project / "Dockerfile").read_text()
+    if base_image == "python-slim":
+        assert from_lines(dockerfile) == [f"python:{python}-slim-{DEBIAN}"] * 2
+        assert f"COPY --from=ghcr.io/astral-sh/uv:{UV_VERSION} /uv /uvx /bin/" in dockerfile
+    else:
+        assert from_lines(dockerfile) == [f"ghcr.io/astral-sh/uv:python{python}-{DEBIAN}-slim"]
+
+
+@pytest.mark.parametrize(("base_image", "python"), VARIANTS)
+def test_every_rendered_dockerfile_is_hadolint_clean_and_reads_as_handwritten(
+    tmp_path: Path, base_image: str, python: str
+):
+    project = render(tmp_path / "p", base_image=base_image, python_version=python)
+    lint = subprocess.run(
+        ["hadolint", "--format", "json", "Dockerfile"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert json.loads(lint.stdout) == [], lint.stdout
+    dockerfile = (project / "Dockerfile").read_text()
+    assert "{{" not in dockerfile and "{%" not in dockerfile
+    assert "\n\n\n\n" not in dockerfile and not dockerfile.startswith("\n")
+    assert dockerfile.endswith("\n") and not dockerfile.endswith("\n\n")
+    for line in dockerfile.splitlines():
+        assert line == line.rstrip(), f"trailing spaces: {line!r}"
+    # Every instruction has a comment above it or belongs to a commented group.
+    assert dockerfile.lstrip().startswith("#")
+
+
+def test_no_rendered_file_keeps_jinja_syntax_or_template_suffix(tmp_path: Path):
+    project = render(tmp_path / "p")
+    for path in project.rglob("*"):
+        assert not path.name.endswith(".jinja")
+        if path.is_file():
+            text = path.read_text()
+            assert "{{" not in text and "{%" not in text, path
+
+
+def test_answers_file_records_every_question_for_copier_update(tmp_path: Path):
+    project = render(tmp_path / "p", base_image="uv", python_version="3.13")
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["base_image"] == "uv"
+    assert answers["python_version"] == "3.13"
+    assert answers["_src_path"]
+    assert answers["_commit"]
+    # Computed values are not answers: an update must bring the template's newer pins.
+    assert "uv_version" not in answers and "base_image_ref" not in answers
+
+
+def test_generated_pyproject_is_valid_pep_621(tmp_path: Path):
+    project = render(tmp_path / "p", author_name="Ada", author_email="ada@example.org")
+    run_ok([sys.executable, "-m", "validate_pyproject", "pyproject.toml"], cwd=project)
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    assert pyproject["dependency-groups"]["dev"][0].startswith("pytest")
+    assert any(d.startswith("ruff") for d in pyproject["dependency-groups"]["dev"])
+
+
+@pytest.mark.parametrize("base_image", BASE_IMAGES)
+@pytest.mark.parametrize("python", lockable_pythons())
+def test_copy_locks_the_project_for_each_python_the_machine_has(
+    generated, base_image: str, python: str
+):
+    project = generated(base_image=base_image, python_version=python)
+    lock = tomllib.loads((project / "uv.lock").read_text())
+    assert lock["requires-python"] == f">={python}"
+    run_ok(["uv", "lock", "--check"], cwd=project)
+
+
+def test_the_machine_can_lock_the_default_python():
+    assert DEFAULT_PYTHON in lockable_pythons(), (
+        f"uv finds no Python {DEFAULT_PYTHON} here: the default answer cannot be tested"
+    )
+
+
+@pytest.mark.parametrize("base_image", BASE_IMAGES)
+def test_generated_project_passes_its_own_checks_out_of_the_box(generated, base_image: str):
+    project = generated(project_name="checked-app", base_image=base_image)
+    run_ok(["uv", "sync", "--locked"], cwd=project)
+    run_ok(["uv", "run", "--locked", "pytest", "-q"], cwd=project)
+    run_ok(["uv", "run", "--locked", "ruff", "check"], cwd=project)
+    run_ok(["uv", "run", "--locked", "ruff", "format", "--check"], cwd=project)
+    ran = run_ok(["uv", "run", "--locked", "python", "main.py"], cwd=project)
+    assert ran.stdout.startswith(f"Hello from checked-app! (Python {DEFAULT_PYTHON}.")
