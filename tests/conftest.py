@@ -1,11 +1,15 @@
-"""Fixtures shared by every test; importing helpers prepares the environment first."""
+"""Fixtures shared by every test (importing helpers prepares the environment first)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 
-import helpers  # noqa: F401  (sets the environment before any test runs)
+import docker_engine
 import pytest
+import standins
+from helpers import DEBIAN, UV_VERSION, lockable_pythons
 
 
 @pytest.fixture
@@ -18,3 +22,62 @@ def generated(copie):
         return result.project_dir
 
     return generate
+
+
+# What the terminal summary reports about the Docker engine and base images.
+DOCKER_REPORT: list[str] = []
+REQUIRE_ENGINE = "COPIER_UV_DOCKER_REQUIRE_ENGINE"
+
+
+def _no_docker(reason: str) -> None:
+    DOCKER_REPORT.append(f"Docker tests not run: {reason}")
+    if os.environ.get(REQUIRE_ENGINE):
+        pytest.fail(f"{REQUIRE_ENGINE} is set, but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def docker():
+    """A Docker engine with every base image the variants need, pulled or stood in."""
+    engine = docker_engine.connect()
+    if isinstance(engine, str):
+        _no_docker(engine)
+    saved = {key: os.environ.get(key) for key in ("DOCKER_HOST", "DOCKER_BUILDKIT")}
+    os.environ.update({key: engine.env[key] for key in saved if key in engine.env})
+    try:
+        where = "started by the tests" if engine.process else "already running"
+        DOCKER_REPORT.append(f"Docker engine: {engine.client}, {where}")
+        try:
+            engine.standins = standins.ensure(engine.client, lockable_pythons(), UV_VERSION, DEBIAN)
+        except (OSError, subprocess.CalledProcessError, SystemExit) as error:
+            _no_docker(f"base images can be neither pulled nor stood in: {error}")
+        DOCKER_REPORT.append(
+            "Base images: "
+            + (
+                f"local stand-ins for {', '.join(sorted(engine.standins))}"
+                if engine.standins
+                else "official images"
+            )
+        )
+        yield engine
+    finally:
+        engine.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@pytest.fixture
+def docker_first_on_path(tmp_path: Path, docker) -> dict[str, str]:
+    """An environment whose `docker` is the engine's BuildKit client, as the hook will see it."""
+    folder = tmp_path / "docker-bin"
+    folder.mkdir()
+    (folder / "docker").symlink_to(docker.client)
+    return {**docker.env, "PATH": f"{folder}{os.pathsep}{os.environ['PATH']}"}
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    for line in DOCKER_REPORT:
+        terminalreporter.write_line(line)

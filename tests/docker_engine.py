@@ -1,0 +1,121 @@
+"""A Docker engine for the tests: the one that answers, or one they start and stop themselves.
+
+The client must speak BuildKit (the Dockerfiles use `RUN --mount=type=cache`). On Debian
+machines `/usr/bin/docker` (package docker.io) does with DOCKER_BUILDKIT=1, while a newer client
+without the buildx plugin does not; `COPIER_UV_DOCKER_CLIENT` picks another one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from standins import CACHE
+
+
+@dataclass
+class Engine:
+    client: str
+    env: dict[str, str]
+    process: subprocess.Popen[bytes] | None = None
+    log: Path | None = None
+    standins: set[str] = field(default_factory=set)
+
+    def __call__(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            [self.client, *args], env=self.env, capture_output=True, text=True, check=False
+        )
+        if check and done.returncode != 0:
+            raise AssertionError(f"docker {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
+        return done
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def client() -> str | None:
+    chosen = os.environ.get("COPIER_UV_DOCKER_CLIENT")
+    if chosen:
+        return chosen
+    if Path("/usr/bin/docker").exists():
+        return "/usr/bin/docker"
+    return shutil.which("docker")
+
+
+def answers(docker: str, env: dict[str, str]) -> bool:
+    probe = subprocess.run(
+        [docker, "info", "--format", "{{.ServerVersion}}"],
+        env=env,
+        capture_output=True,
+        check=False,
+    )
+    return probe.returncode == 0
+
+
+def start(docker: str) -> Engine | str:
+    """Start dockerd with its own data root and socket; the reason when it cannot be done."""
+    dockerd = shutil.which("dockerd") or "/usr/sbin/dockerd"
+    if not Path(dockerd).exists():
+        return "no Docker engine answers and dockerd is not installed"
+    if os.geteuid() != 0:
+        return "no Docker engine answers and starting dockerd needs root"
+    # The data root is kept between runs (base images, build cache); the socket's folder is
+    # short-lived and short-named, as unix socket paths must be.
+    data_root = CACHE / "dockerd"
+    data_root.mkdir(parents=True, exist_ok=True)
+    run_dir = Path(tempfile.mkdtemp(prefix="cuvd-", dir="/tmp"))
+    socket = run_dir / "docker.sock"
+    log = data_root / "dockerd.log"
+    with log.open("ab") as log_file:
+        # Its output goes to a file and it reads nothing: a daemon holding the test run's
+        # stdout open would keep CI waiting after the tests end.
+        process = subprocess.Popen(
+            [
+                dockerd,
+                "--data-root",
+                str(data_root / "data"),
+                "--exec-root",
+                str(run_dir / "exec"),
+                "--pidfile",
+                str(run_dir / "docker.pid"),
+                "--host",
+                f"unix://{socket}",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    env = {**os.environ, "DOCKER_HOST": f"unix://{socket}", "DOCKER_BUILDKIT": "1"}
+    engine = Engine(docker, env, process, log)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return f"dockerd exited with code {process.returncode}; see {log}"
+        if answers(docker, env):
+            return engine
+        time.sleep(0.2)
+    engine.stop()
+    return f"dockerd did not answer within 60 s; see {log}"
+
+
+def connect() -> Engine | str:
+    """The engine that answers, else one started here; else the reason why there is none."""
+    docker = client()
+    if docker is None:
+        return "no docker client is installed"
+    env = {**os.environ, "DOCKER_BUILDKIT": "1"}
+    if answers(docker, env):
+        return Engine(docker, env)
+    return start(docker)

@@ -1,0 +1,166 @@
+"""Real images: every generated variant is built and run on a real Docker engine.
+
+Base images are the official ones when a registry answers, otherwise local stand-ins built by
+tests/standins.py under the same names; failure messages and the run's summary say which.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from helpers import BASE_IMAGES, copier, copy_args, lockable_pythons, run_ok
+
+pytestmark = pytest.mark.docker
+
+
+@pytest.fixture
+def build(docker):
+    """Build a project's image with BuildKit's plain log; remove the images afterwards."""
+    tags: list[str] = []
+
+    def build_image(project: Path, tag: str) -> str:
+        done = docker("build", "--progress=plain", "-t", tag, str(project), check=False)
+        assert done.returncode == 0, f"{stand_in_note(docker, project)}\n{done.stderr}"
+        tags.append(tag)
+        return done.stderr
+
+    yield build_image
+    if tags:
+        docker("image", "rm", "--force", *tags, check=False)
+
+
+def stand_in_note(docker, project: Path) -> str:
+    froms = re.findall(r"^FROM (\S+)", (project / "Dockerfile").read_text(), re.M)
+    used = sorted(set(froms) & docker.standins)
+    return f"(built on local stand-ins: {', '.join(used)})" if used else "(official base images)"
+
+
+def cached_steps(log: str) -> dict[str, bool]:
+    """BuildKit's plain log: each RUN/COPY step's text, and whether it came from the cache."""
+    names = dict(re.findall(r"^#(\d+) \[[^\]]+\] (.+)$", log, re.M))
+    cached = set(re.findall(r"^#(\d+) CACHED$", log, re.M))
+    return {name: number in cached for number, name in names.items()}
+
+
+def dependency_step(steps: dict[str, bool]) -> bool:
+    (cached,) = [c for name, c in steps.items() if "uv sync --locked --no-install-project" in name]
+    return cached
+
+
+@pytest.mark.parametrize("base_image", BASE_IMAGES)
+@pytest.mark.parametrize("python", lockable_pythons())
+def test_image_builds_and_runs_offline_printing_the_greeting(
+    docker, build, generated, base_image: str, python: str
+):
+    name = f"img-{base_image}-{python.replace('.', '')}"
+    project = generated(project_name=name, base_image=base_image, python_version=python)
+    build(project, name)
+    ran = docker("run", "--rm", "--network", "none", name)
+    assert re.fullmatch(rf"Hello from {name}! \(Python {re.escape(python)}\.\d+\)\n", ran.stdout), (
+        f"{stand_in_note(docker, project)} printed {ran.stdout!r}"
+    )
+
+
+@pytest.mark.parametrize("base_image", BASE_IMAGES)
+def test_image_runs_as_non_root_with_the_venv_from_the_image_itself(
+    docker, build, generated, base_image: str
+):
+    project = generated(project_name="rootless", base_image=base_image)
+    run_ok(["uv", "sync", "--locked"], cwd=project)  # a host .venv that must stay out
+    (project / ".env").write_text("SECRET=do-not-ship\n")
+    build(project, "rootless")
+    assert docker("run", "--rm", "rootless", "id", "-u").stdout == "10001\n"
+    listing = docker("run", "--rm", "rootless", "ls", "-A", "/app").stdout.split()
+    assert ".env" not in listing and "tests" not in listing and "main.py" in listing
+    venv = docker("run", "--rm", "rootless", "cat", "/app/.venv/pyvenv.cfg").stdout
+    assert "home = /usr/local/bin" in venv, f"the host's .venv leaked into the image:\n{venv}"
+    packages = docker(
+        "run",
+        "--rm",
+        "rootless",
+        "python",
+        "-c",
+        "import importlib.util as u; print(u.find_spec('pytest') is None)",
+    )
+    assert packages.stdout == "True\n", "dev dependencies were installed in the image"
+    writable = docker("run", "--rm", "rootless", "sh", "-c", "touch /app/x 2>/dev/null; echo $?")
+    assert writable.stdout != "0\n", "the app user can write its own code"
+
+
+def test_slim_final_image_has_no_uv_and_no_uv_cache(docker, build, generated):
+    project = generated(project_name="slim-final", base_image="python-slim")
+    build(project, "slim-final")
+    probe = docker(
+        "run", "--rm", "slim-final", "sh", "-c", "command -v uv; ls /root/.cache 2>/dev/null; true"
+    )
+    assert probe.stdout == "", f"uv or its cache reached the final image: {probe.stdout}"
+
+
+@pytest.mark.parametrize("base_image", BASE_IMAGES)
+def test_dependency_added_with_uv_add_is_importable_in_the_container(
+    docker, build, generated, base_image: str
+):
+    project = generated(project_name="with-dep", base_image=base_image)
+    run_ok(["uv", "add", "--quiet", "markupsafe"], cwd=project)
+    build(project, "with-dep")
+    imported = docker(
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "with-dep",
+        "python",
+        "-c",
+        "import markupsafe; print(markupsafe.escape('<ok>'))",
+    )
+    assert imported.stdout == "&lt;ok&gt;\n"
+
+
+@pytest.mark.parametrize("base_image", BASE_IMAGES)
+def test_code_change_reuses_the_dependency_layer_and_a_lock_change_rebuilds_it(
+    docker, build, generated, base_image: str
+):
+    project = generated(project_name="layers", base_image=base_image)
+    build(project, "layers")
+    main = project / "main.py"
+    main.write_text(main.read_text().replace("Hello from", "Hi from"))
+    after_code_change = cached_steps(build(project, "layers"))
+    assert dependency_step(after_code_change), after_code_change
+    assert not after_code_change["COPY . /app"], "the code change was not seen"
+    assert docker("run", "--rm", "layers").stdout.startswith("Hi from layers!")
+
+    run_ok(["uv", "add", "--quiet", "six"], cwd=project)
+    after_lock_change = cached_steps(build(project, "layers"))
+    assert not dependency_step(after_lock_change), after_lock_change
+
+
+def test_docker_build_answer_builds_the_image_tagged_with_the_project_name(
+    tmp_path: Path, docker, docker_first_on_path
+):
+    project = tmp_path / "built-at-copy"
+    docker("image", "rm", "--force", "built-at-copy", check=False)
+    result = copier(*copy_args(project, docker_build=True), env=docker_first_on_path)
+    try:
+        assert result.returncode == 0, result.stderr
+        assert "The project is kept" not in result.stderr, result.stderr
+        ran = docker("run", "--rm", "--network", "none", "built-at-copy")
+        assert ran.stdout.startswith("Hello from built-at-copy!")
+    finally:
+        docker("image", "rm", "--force", "built-at-copy", check=False)
+
+
+def test_failed_build_at_copy_keeps_the_project_and_says_what_to_run(
+    tmp_path: Path, docker, docker_first_on_path
+):
+    # The legacy builder cannot do `RUN --mount`: a real build failure, as a user
+    # whose Docker lacks BuildKit would meet it.
+    project = tmp_path / "legacy"
+    env = {**docker_first_on_path, "DOCKER_BUILDKIT": "0"}
+    result = copier(*copy_args(project, docker_build=True), env=env)
+    assert result.returncode == 0, result.stderr
+    assert "`docker build` failed" in result.stderr
+    assert "    docker build -t legacy .\n" in result.stderr
+    assert (project / "uv.lock").is_file() and (project / "Dockerfile").is_file()
+    assert docker("image", "inspect", "legacy", check=False).returncode != 0
