@@ -39,12 +39,9 @@ def _no_docker(reason: str) -> None:
 @pytest.fixture(scope="session")
 def docker():
     """A Docker engine with every base image the variants need, pulled or stood in."""
-    engine = docker_engine.connect()
-    if isinstance(engine, str):
-        _no_docker(engine)
-    saved = {key: os.environ.get(key) for key in ("DOCKER_HOST", "DOCKER_BUILDKIT")}
-    os.environ.update({key: engine.env[key] for key in saved if key in engine.env})
-    try:
+    with docker_engine.running() as engine:
+        if isinstance(engine, str):
+            _no_docker(engine)
         where = "started by the tests" if engine.process else "already running"
         DOCKER_REPORT.append(f"Docker engine: {engine.client}, {where}")
         try:
@@ -60,13 +57,6 @@ def docker():
             )
         )
         yield engine
-    finally:
-        engine.stop()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 @pytest.fixture

@@ -12,6 +12,8 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -119,3 +121,24 @@ def connect() -> Engine | str:
     if answers(docker, env):
         return Engine(docker, env)
     return start(docker)
+
+
+@contextmanager
+def running() -> Iterator[Engine | str]:
+    """The engine, exported to this process's environment (so that every `docker` run here and
+    in subprocesses reaches it) until the block ends, then stopped if it was started here."""
+    engine = connect()
+    if isinstance(engine, str):
+        yield engine
+        return
+    saved = {key: os.environ.get(key) for key in ("DOCKER_HOST", "DOCKER_BUILDKIT")}
+    os.environ.update({key: engine.env[key] for key in saved if key in engine.env})
+    try:
+        yield engine
+    finally:
+        engine.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

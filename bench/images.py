@@ -1,0 +1,140 @@
+"""Measure the generated images: generation, cold build, code-only rebuild, size.
+
+    uv run python bench/images.py [--repeat 3] > bench/results.md
+
+For each base_image and each Python the machine can lock for, the median of --repeat runs:
+- generation: `copier copy` with its tasks (uv lock), from this working tree;
+- cold build: `docker build --no-cache` (uv's cache mount stays warm, as on a developer machine);
+- rebuild: after a one-line change to main.py, with the layer cache;
+- size: the final image, and its overhead over the image its final stage starts from.
+Uses the engine and base images the tests use (tests/docker_engine.py, tests/standins.py) and
+prints a Markdown report saying whether the base images were stand-ins.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+import docker_engine
+import standins
+from helpers import BASE_IMAGES, DEBIAN, ROOT, UV_VERSION, lockable_pythons
+
+
+def timed(command: list[str], env: dict[str, str], cwd: Path | None = None) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, env=env, cwd=cwd, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def final_base(base_image: str, python: str) -> str:
+    if base_image == "uv":
+        return f"ghcr.io/astral-sh/uv:python{python}-{DEBIAN}-slim"
+    return f"python:{python}-slim-{DEBIAN}"
+
+
+def measure(engine: docker_engine.Engine, base_image: str, python: str, scratch: Path) -> dict:
+    docker, env = engine.client, engine.env
+    project = scratch / f"bench-{base_image}-{python.replace('.', '')}"
+    copy = [
+        sys.executable,
+        "-m",
+        "copier",
+        "copy",
+        "--trust",
+        "--defaults",
+        "--quiet",
+        "--data",
+        f"base_image={base_image}",
+        "--data",
+        f"python_version={python}",
+        str(ROOT),
+        str(project),
+    ]
+    generation = timed(copy, env)
+    tag = project.name
+    build = [docker, "build", "-q", "-t", tag, "."]
+    cold = timed([*build[:2], "--no-cache", *build[2:]], env, project)
+    main = project / "main.py"
+    main.write_text(main.read_text() + "\n# touched\n")
+    rebuild = timed(build, env, project)
+
+    def size(image: str) -> int:
+        inspect = [docker, "image", "inspect", "--format", "{{.Size}}", image]
+        return int(
+            subprocess.run(inspect, env=env, check=True, capture_output=True, text=True).stdout
+        )
+
+    final, base = size(tag), size(final_base(base_image, python))
+    subprocess.run([docker, "image", "rm", tag], env=env, check=True, capture_output=True)
+    return {
+        "generation": generation,
+        "cold": cold,
+        "rebuild": rebuild,
+        "size": final,
+        "overhead": final - base,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    with docker_engine.running() as engine:
+        if isinstance(engine, str):
+            raise SystemExit(f"bench: {engine}")
+        pythons = lockable_pythons()
+        used = standins.ensure(engine.client, pythons, UV_VERSION, DEBIAN)
+        version = subprocess.run(
+            [engine.client, "version", "--format", "{{.Server.Version}}"],
+            env=engine.env,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        print(
+            f"Measured {datetime.date.today()} on {platform.machine()}, {os.cpu_count()} CPUs, "
+            f"{platform.platform()}, Docker engine {version} with BuildKit, "
+            f"uv {UV_VERSION}; median of {args.repeat} runs."
+        )
+        print(
+            "Base images: "
+            + (
+                "local stand-ins (tests/standins.py), not the official ones: "
+                "sizes are the stand-ins'"
+                if used
+                else "official"
+            )
+            + ".\n"
+        )
+        print(
+            "| base_image | Python | generation | cold build | code-only rebuild | "
+            "rebuild / cold | image size | over its base |"
+        )
+        print("|---|---|---|---|---|---|---|---|")
+        for base_image in BASE_IMAGES:
+            for python in pythons:
+                runs = []
+                for _ in range(args.repeat):
+                    with tempfile.TemporaryDirectory() as scratch:
+                        runs.append(measure(engine, base_image, python, Path(scratch)))
+                m = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+                print(
+                    f"| {base_image} | {python} | {m['generation']:.2f} s | {m['cold']:.2f} s | "
+                    f"{m['rebuild']:.2f} s | {m['rebuild'] / m['cold']:.2f} | "
+                    f"{m['size'] / 1e6:.1f} MB | {m['overhead'] / 1e6:+.2f} MB |",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()
