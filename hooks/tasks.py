@@ -4,6 +4,8 @@
         `uv lock`, then `docker build -t NAME .` when asked.
     tasks.py after-update
         `uv lock`, once, in the destination, after copier's merge.
+    tasks.py rename-answer --answers-file FILE OLD NEW
+        for a template version that renames a question: keep the project's answer.
 
 Exit behaviour: copier deletes a freshly generated project when a task exits non-zero, so a
 step that fails for a reason outside the template (uv or docker missing, no network, no
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import re
 import shlex
 import shutil
 import subprocess
@@ -105,6 +108,16 @@ def docker_build(tag: str) -> None:
         warn(f"`docker build` failed (exit code {code}), see its output above.", build)
 
 
+def rename_answer(answers_file: Path, old: str, new: str) -> None:
+    """Rename a top-level `old: value` line of the answers file, unless `new` is there already.
+
+    Run as a versioned "before" migration, so that copier reads the renamed answer."""
+    text = answers_file.read_text(encoding="utf-8")
+    if not re.search(rf"^{re.escape(new)}:", text, flags=re.M):
+        text = re.sub(rf"^{re.escape(old)}:", f"{new}:", text, count=1, flags=re.M)
+        answers_file.write_text(text, encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tasks.py", description=__doc__.splitlines()[0])
     steps = parser.add_subparsers(dest="step", required=True)
@@ -112,7 +125,15 @@ def main(argv: list[str] | None = None) -> int:
     after_copy.add_argument("--image-tag", required=True)
     after_copy.add_argument("--docker-build", action=argparse.BooleanOptionalAction, required=True)
     steps.add_parser("after-update", help="relock after copier's merge")
+    rename = steps.add_parser("rename-answer", help="carry an answer to a renamed question")
+    rename.add_argument("--answers-file", type=Path, required=True)
+    rename.add_argument("old")
+    rename.add_argument("new")
     args = parser.parse_args(argv)
+
+    if args.step == "rename-answer":
+        rename_answer(args.answers_file, args.old, args.new)
+        return 0
 
     locked = lock()
     if args.step == "after-copy" and args.docker_build:

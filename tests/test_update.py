@@ -1,0 +1,232 @@
+"""`copier update`: the template's changes arrive, the owner's stay, uv.lock follows once.
+
+Each test builds a throwaway git copy of this template with two tags: v1.0.0, the current tree
+with deliberate differences (ruff missing from the dev group, no PYTHONUNBUFFERED in the
+Dockerfile, one rule fewer for ruff), and v2.0.0, the current tree itself.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+from helpers import ROOT, copier, run_ok
+
+# (file, current text, v1.0.0 text): what the update from v1.0.0 to v2.0.0 brings.
+V1_DIFFERENCES = [
+    ("template/pyproject.toml.jinja", '    "ruff>=0.17",\n', ""),
+    ("template/pyproject.toml.jinja", '"B", "SIM"]', '"B"]'),
+    ("template/Dockerfile.jinja", " \\\n    PYTHONUNBUFFERED=1\n", "\n"),
+]
+CONFLICT = re.compile(r"^(<{7}|>{7}|={7})( |$)", re.M)
+
+
+def git(repo: Path, *args: str) -> str:
+    return run_ok(["git", *args], cwd=repo).stdout
+
+
+def commit_all(repo: Path, message: str) -> None:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "--no-verify", "-m", message)
+
+
+@pytest.fixture
+def template(tmp_path: Path) -> Path:
+    """A git copy of this template: v1.0.0 with V1_DIFFERENCES, v2.0.0 as it is now."""
+    repo = tmp_path / "template"
+    listed = git(ROOT, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    for name in filter(None, listed.split("\0")):
+        if (ROOT / name).is_file():
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, repo / name)
+    git(repo.parent, "init", "-q", str(repo))
+    current = {name: (repo / name).read_text() for name, _, _ in V1_DIFFERENCES}
+    for name, new, old in V1_DIFFERENCES:
+        text = (repo / name).read_text()
+        assert new in text, f"{name} no longer holds {new!r}: update V1_DIFFERENCES"
+        (repo / name).write_text(text.replace(new, old))
+    commit_all(repo, "v1")
+    git(repo, "tag", "v1.0.0")
+    for name, text in current.items():
+        (repo / name).write_text(text)
+    commit_all(repo, "v2")
+    git(repo, "tag", "v2.0.0")
+    return repo
+
+
+@pytest.fixture
+def project(tmp_path: Path, template: Path) -> Path:
+    """A project generated from v1.0.0, committed, then edited and committed by its owner."""
+    project = tmp_path / "owned"
+    made = copier(
+        "copy", "--trust", "--defaults", "--vcs-ref", "v1.0.0", str(template), str(project)
+    )
+    assert made.returncode == 0, made.stderr
+    git(project.parent, "init", "-q", str(project))
+    commit_all(project, "Start from the template")
+    main = project / "main.py"
+    main.write_text(
+        main.read_text().replace(
+            "def main() -> None:",
+            'def farewell() -> str:\n    return "Bye"\n\n\ndef main() -> None:',
+        )
+    )
+    run_ok(["uv", "add", "--quiet", "six"], cwd=project)
+    (project / "NOTES.md").write_text("The owner's own file.\n")
+    commit_all(project, "Owner's work")
+    return project
+
+
+def update(project: Path, *args: str, env: dict[str, str] | None = None):
+    return copier("update", "--trust", "--defaults", *args, str(project), env=env)
+
+
+def assert_clean_merge(project: Path) -> None:
+    files = [
+        p
+        for p in project.rglob("*")
+        if p.is_file() and ".git" not in p.parts and ".venv" not in p.parts
+    ]
+    assert not [p for p in files if p.suffix == ".rej"], "copier left .rej files"
+    marked = [p.name for p in files if CONFLICT.search(p.read_text(errors="replace"))]
+    assert not marked, f"conflict markers in {marked}"
+
+
+def test_update_brings_the_template_changes_and_keeps_the_owners(project: Path):
+    result = update(project)
+    assert result.returncode == 0, result.stderr
+    assert_clean_merge(project)
+    # The owner's work survives.
+    assert "def farewell() -> str:" in (project / "main.py").read_text()
+    assert (project / "NOTES.md").read_text() == "The owner's own file.\n"
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    assert any(d.startswith("six") for d in pyproject["project"]["dependencies"])
+    # The template's changes arrive, pyproject.toml's in the same update as the owner's dependency.
+    assert any(d.startswith("ruff") for d in pyproject["dependency-groups"]["dev"])
+    assert "SIM" in pyproject["tool"]["ruff"]["lint"]["select"]
+    assert "PYTHONUNBUFFERED=1" in (project / "Dockerfile").read_text()
+    # uv.lock follows the merged pyproject.toml, and the project's own checks pass.
+    lock = (project / "uv.lock").read_text()
+    assert 'name = "ruff"' in lock and 'name = "six"' in lock
+    run_ok(["uv", "lock", "--check"], cwd=project)
+    run_ok(["uv", "run", "--locked", "pytest", "-q"], cwd=project)
+    run_ok(["uv", "run", "--locked", "ruff", "check"], cwd=project)
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["_commit"] == "v2.0.0"
+
+
+def test_update_runs_no_copy_task_and_relocks_exactly_once(project: Path):
+    result = update(project)
+    assert result.returncode == 0, result.stderr
+    output = result.stdout + result.stderr
+    assert "after-copy" not in output
+    assert output.count("after-update") == 1
+    assert output.count("copier-uv-docker: running") == 1
+
+
+def test_uv_lock_is_never_merged_by_copier(project: Path, template: Path):
+    # The template renders no uv.lock: only the migration, in the destination, writes it.
+    assert not list((template / "template").rglob("uv.lock*"))
+    before = (project / "uv.lock").read_text()
+    result = update(project, "--skip-tasks")
+    assert result.returncode == 0, result.stderr
+    assert (project / "uv.lock").read_text() == before
+    assert_clean_merge(project)
+
+
+def test_skip_tasks_updates_the_files_and_runs_nothing(project: Path):
+    result = update(project, "--skip-tasks")
+    assert result.returncode == 0, result.stderr
+    assert "after-update" not in result.stdout + result.stderr
+    assert "ruff" in (project / "pyproject.toml").read_text()
+    stale = subprocess.run(["uv", "lock", "--check"], cwd=project, capture_output=True, check=False)
+    assert stale.returncode != 0, "uv.lock already matched: the test proves nothing"
+
+
+def test_changing_an_answer_during_update_switches_the_dockerfile(project: Path):
+    result = update(project, "--data", "base_image=uv", "--data", "python_version=3.13")
+    assert result.returncode == 0, result.stderr
+    assert_clean_merge(project)
+    dockerfile = (project / "Dockerfile").read_text()
+    froms = re.findall(r"^FROM (\S+)", dockerfile, re.M)
+    assert froms == ["ghcr.io/astral-sh/uv:python3.13-bookworm-slim"]
+    assert "COPY --from=" not in dockerfile
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert (answers["base_image"], answers["python_version"]) == ("uv", "3.13")
+    assert (project / ".python-version").read_text() == "3.13\n"
+    run_ok(["uv", "lock", "--check"], cwd=project)
+
+
+def test_conflict_in_pyproject_is_reported_and_nothing_is_lost(project: Path):
+    # The owner edits the very line the template changes: copier must leave a conflict.
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('"B"]', '"B", "N"]'))
+    commit_all(project, "Owner's ruff rules")
+    lock_before = (project / "uv.lock").read_text()
+    result = update(project, "--conflict", "inline")
+    assert result.returncode == 0, result.stderr
+    assert CONFLICT.search(pyproject.read_text()), "no conflict was produced"
+    assert "pyproject.toml holds merge conflict markers" in result.stderr
+    assert "    uv lock\n" in result.stderr
+    assert (project / "uv.lock").read_text() == lock_before
+    assert not CONFLICT.search(lock_before)
+    assert "def farewell() -> str:" in (project / "main.py").read_text()
+
+
+def test_relock_without_network_is_reported_and_nothing_is_lost(project: Path, tmp_path: Path):
+    offline = {**os.environ, "UV_OFFLINE": "1", "UV_CACHE_DIR": str(tmp_path / "empty")}
+    result = update(project, env=offline)
+    assert result.returncode == 0, result.stderr
+    assert "`uv lock` failed" in result.stderr and "    uv lock\n" in result.stderr
+    assert "ruff" in (project / "pyproject.toml").read_text()
+    assert "def farewell() -> str:" in (project / "main.py").read_text()
+    run_ok(["uv", "lock"], cwd=project)  # what the message says to run, once online
+    run_ok(["uv", "lock", "--check"], cwd=project)
+
+
+def test_renamed_question_keeps_the_answer_through_a_versioned_migration(
+    tmp_path: Path, template: Path
+):
+    project = tmp_path / "renamed"
+    made = copier(
+        "copy",
+        "--trust",
+        "--defaults",
+        "--vcs-ref",
+        "v2.0.0",
+        "--data",
+        "author_name=Ada Lovelace",
+        str(template),
+        str(project),
+    )
+    assert made.returncode == 0, made.stderr
+    git(project.parent, "init", "-q", str(project))
+    commit_all(project, "Start")
+    # v3.0.0 renames author_name to maintainer_name, with the migration the policy asks for.
+    config = template / "copier.yml"
+    text = config.read_text().replace("author_name", "maintainer_name")
+    migration = """_migrations:
+  - version: v3.0.0
+    when: "{{ _stage == 'before' }}"
+    command: ["{{ _copier_python }}", "{{ _copier_conf.src_path }}/hooks/tasks.py",
+              rename-answer, --answers-file, "{{ _copier_conf.answers_file }}",
+              author_name, maintainer_name]
+"""
+    config.write_text(text.replace("_migrations:\n", migration, 1))
+    commit_all(template, "v3: author_name becomes maintainer_name")
+    git(template, "tag", "v3.0.0")
+
+    result = update(project)
+    assert result.returncode == 0, result.stderr
+    assert_clean_merge(project)
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["maintainer_name"] == "Ada Lovelace" and "author_name" not in answers
+    assert answers["_commit"] == "v3.0.0"
+    authors = tomllib.loads((project / "pyproject.toml").read_text())["project"]["authors"]
+    assert authors == [{"name": "Ada Lovelace"}]
