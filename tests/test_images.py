@@ -7,6 +7,7 @@ tests/standins.py under the same names; failure messages and the run's summary s
 from __future__ import annotations
 
 import re
+import uuid
 from pathlib import Path
 
 import pytest
@@ -122,17 +123,20 @@ def test_dependency_added_with_uv_add_is_importable_in_the_container(
 def test_code_change_reuses_the_dependency_layer_and_a_lock_change_rebuilds_it(
     docker, build, generated, base_image: str
 ):
-    project = generated(project_name="layers", base_image=base_image)
-    build(project, "layers")
+    # A name never built before, so that no step is cached from an earlier run
+    # (the engine's build cache outlives the tests): the name is in pyproject.toml and uv.lock.
+    name = f"layers-{uuid.uuid4().hex[:12]}"
+    project = generated(project_name=name, base_image=base_image)
+    build(project, name)
     main = project / "main.py"
     main.write_text(main.read_text().replace("Hello from", "Hi from"))
-    after_code_change = cached_steps(build(project, "layers"))
+    after_code_change = cached_steps(build(project, name))
     assert dependency_step(after_code_change), after_code_change
     assert not after_code_change["COPY . /app"], "the code change was not seen"
-    assert docker("run", "--rm", "layers").stdout.startswith("Hi from layers!")
+    assert docker("run", "--rm", name).stdout.startswith(f"Hi from {name}!")
 
     run_ok(["uv", "add", "--quiet", "six"], cwd=project)
-    after_lock_change = cached_steps(build(project, "layers"))
+    after_lock_change = cached_steps(build(project, name))
     assert not dependency_step(after_lock_change), after_lock_change
 
 
