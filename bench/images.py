@@ -28,7 +28,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import docker_engine
 import standins
-from helpers import BASE_IMAGES, DEBIAN, ROOT, UV_VERSION, lockable_pythons
+from helpers import (
+    BASE_IMAGES,
+    DEBIAN,
+    ROOT,
+    UV_VERSION,
+    lockable_pythons,
+    slim_image,
+    uv_python_image,
+)
 
 
 def timed(command: list[str], env: dict[str, str], cwd: Path | None = None) -> float:
@@ -38,9 +46,7 @@ def timed(command: list[str], env: dict[str, str], cwd: Path | None = None) -> f
 
 
 def final_base(base_image: str, python: str) -> str:
-    if base_image == "uv":
-        return f"ghcr.io/astral-sh/uv:python{python}-{DEBIAN}-slim"
-    return f"python:{python}-slim-{DEBIAN}"
+    return uv_python_image(python) if base_image == "uv" else slim_image(python)
 
 
 def measure(engine: docker_engine.Engine, base_image: str, python: str, scratch: Path) -> dict:

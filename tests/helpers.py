@@ -20,6 +20,14 @@ UV_VERSION: str = COPIER_YML["uv_version"]["default"]
 DEBIAN: str = COPIER_YML["debian_release"]["default"]
 
 
+def slim_image(python: str) -> str:
+    return f"python:{python}-slim-{DEBIAN}"
+
+
+def uv_python_image(python: str) -> str:
+    return f"ghcr.io/astral-sh/uv:{UV_VERSION}-python{python}-{DEBIAN}-slim"
+
+
 def _prepare_environment() -> None:
     """Make every run see the same, offline-safe world, whatever shell started pytest."""
     # uv must never try to download an interpreter: the tests say which ones the machine has.

@@ -7,7 +7,7 @@ project:
 
     python:{v}-slim-{debian} (and python:{v}-slim)   Debian minbase + a host CPython at /usr/local
     ghcr.io/astral-sh/uv:{uv-version}                  FROM scratch with /uv and /uvx
-    ghcr.io/astral-sh/uv:python{v}-{debian}-slim       the python stand-in + uv in /usr/local/bin
+    ghcr.io/astral-sh/uv:{uv-version}-python{v}-{debian}-slim   the python stand-in + uv
 
 The CPython comes from pyenv (`$(pyenv root)/versions/{v}.*`), the uv binaries from the `uv`
 wheel on PyPI, the root file system from `debootstrap` with this machine's Debian mirror. The
@@ -221,7 +221,10 @@ def ensure(docker: str, pythons: list[str], uv_version: str, debian: str = "book
     Returns the names that are stand-ins."""
     wanted = {f"ghcr.io/astral-sh/uv:{uv_version}"}
     for v in pythons:
-        wanted |= {f"python:{v}-slim-{debian}", f"ghcr.io/astral-sh/uv:python{v}-{debian}-slim"}
+        wanted |= {
+            f"python:{v}-slim-{debian}",
+            f"ghcr.io/astral-sh/uv:{uv_version}-python{v}-{debian}-slim",
+        }
     missing = []
     for name in sorted(wanted):
         if image_exists(docker, name):
@@ -252,7 +255,9 @@ def make(docker: str, names: list[str], uv_version: str, debian: str, scratch: P
         if name == f"ghcr.io/astral-sh/uv:{uv_version}":
             log(f"{name}: uv {uv_version} from its PyPI wheel")
             dockerfile = f"FROM scratch\nCOPY uv uvx /\nLABEL {STANDIN_LABEL}=true\n"
-        elif match := re.fullmatch(rf"ghcr.io/astral-sh/uv:python(\d+\.\d+)-{debian}-slim", name):
+        elif match := re.fullmatch(
+            rf"ghcr.io/astral-sh/uv:{re.escape(uv_version)}-python(\d+\.\d+)-{debian}-slim", name
+        ):
             base = f"python:{match.group(1)}-slim-{debian}"
             if not image_exists(docker, base):
                 make(docker, [base], uv_version, debian, scratch)

@@ -79,6 +79,10 @@ def test_default_project_name_comes_from_the_destination_folder(tmp_path: Path):
     [
         ("description", "two\nlines", "single line"),
         ("description", "bell\a", "control characters"),
+        ("description", "tab\there", "tabs"),
+        ("repository_url", "http://example.org/x", "https:// URL"),
+        ("repository_url", "https://example.org/x y", "https:// URL"),
+        ("repository_url", "https://example.org/\"x", "https:// URL"),
         ("author_name", "Ada\nLovelace", "single line"),
         ("author_email", "not-an-address", "does not look like"),
         ("author_email", "a@b@example.org", "does not look like"),
@@ -93,7 +97,7 @@ def test_bad_free_text_is_refused_before_anything_is_written(
 
 HOSTILE = (
     """It's "quoted", back\\slashed \\n, $(touch pwned) `id` ${HOME} {{ project_name }} """
-    """{% raw %} # not a comment ' \" \\" — ünïcode, tab\there"""
+    """{% raw %} # not a comment ' \" \\" — ünïcode"""
 )
 
 

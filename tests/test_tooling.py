@@ -1,0 +1,165 @@
+"""Around the image: compose, CI, dependency bots and pre-commit, valid and doing their job."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from helpers import UV_VERSION, render, run_ok
+
+# Every YAML or JSON file a project can get, and the published schema it must satisfy
+# (check-jsonschema ships them, so this works offline).
+SCHEMAS = {
+    "compose.yaml": "vendor.compose-spec",
+    ".github/workflows/ci.yml": "vendor.github-workflows",
+    ".github/dependabot.yml": "vendor.dependabot",
+    ".gitlab-ci.yml": "vendor.gitlab-ci",
+    "renovate.json": "vendor.renovate",
+}
+CI_FILES = {
+    "github": {".github/workflows/ci.yml", ".github/dependabot.yml"},
+    "gitlab": {".gitlab-ci.yml", "renovate.json"},
+    "none": set(),
+}
+
+
+def validate(path: Path, schema: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", schema, str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def data_files(project: Path) -> set[str]:
+    return {
+        p.relative_to(project).as_posix()
+        for p in project.rglob("*")
+        if p.suffix in {".yml", ".yaml", ".json"} and p.name != ".copier-answers.yml"
+    }
+
+
+@pytest.mark.parametrize("ci", CI_FILES)
+def test_every_generated_yaml_and_json_file_is_valid_against_its_schema(tmp_path: Path, ci):
+    project = render(tmp_path / "p", ci=ci, precommit=True)
+    files = data_files(project)
+    assert files == {"compose.yaml", ".pre-commit-config.yaml", *CI_FILES[ci]}
+    for name in files - {".pre-commit-config.yaml"}:
+        checked = validate(project / name, SCHEMAS[name])
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+    run_ok(
+        [sys.executable, "-m", "pre_commit", "validate-config", ".pre-commit-config.yaml"],
+        cwd=project,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "ci", "break_it"),
+    [
+        (
+            "compose.yaml",
+            "none",
+            lambda d: d["services"]["app"]["develop"]["watch"][0].update(action="teleport"),
+        ),
+        (".github/workflows/ci.yml", "github", lambda d: d["jobs"]["checks"].pop("runs-on")),
+        (
+            ".github/dependabot.yml",
+            "github",
+            lambda d: d["updates"][0].update({"package-ecosystem": "bogus"}),
+        ),
+        (".gitlab-ci.yml", "gitlab", lambda d: d.update(image={"script": ["true"]})),
+    ],
+)
+def test_schema_validation_catches_a_broken_file(tmp_path: Path, name: str, ci: str, break_it):
+    project = render(tmp_path / "p", ci=ci)
+    document = yaml.safe_load((project / name).read_text())
+    break_it(document)
+    (project / name).write_text(yaml.safe_dump(document))
+    assert validate(project / name, SCHEMAS[name]).returncode != 0
+
+
+def test_compose_syncs_code_and_rebuilds_on_dependency_changes(tmp_path: Path):
+    project = render(tmp_path / "p", project_name="composed")
+    app = yaml.safe_load((project / "compose.yaml").read_text())["services"]["app"]
+    assert app["build"] == "." and app["image"] == "composed"
+    watch = {(rule["action"], rule["path"]): rule for rule in app["develop"]["watch"]}
+    assert watch[("sync+restart", ".")]["target"] == "/app"
+    assert ".venv/" in watch[("sync+restart", ".")]["ignore"]
+    assert {("rebuild", "uv.lock"), ("rebuild", "pyproject.toml")} <= set(watch)
+    assert app["env_file"] == [{"path": ".env", "required": False}]
+
+
+@pytest.mark.parametrize("ci", CI_FILES)
+def test_ci_answer_generates_only_that_providers_files(tmp_path: Path, ci: str):
+    project = render(tmp_path / "p", ci=ci)
+    others = set().union(*CI_FILES.values()) - CI_FILES[ci]
+    assert all((project / name).is_file() for name in CI_FILES[ci])
+    assert not any((project / name).exists() for name in others)
+    assert (project / ".github").exists() == (ci == "github")
+
+
+def test_github_workflow_checks_then_builds_both_platforms_and_pushes_on_default_branch(
+    tmp_path: Path,
+):
+    project = render(tmp_path / "p", ci="github")
+    workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())
+    checks = workflow["jobs"]["checks"]["steps"]
+    setup_uv = next(s for s in checks if s.get("uses", "").startswith("astral-sh/setup-uv@"))
+    assert setup_uv["with"]["version"] == UV_VERSION
+    commands = [s["run"] for s in checks if "run" in s]
+    assert commands[0] == "uv lock --check"
+    assert {"uv run --locked ruff check", "uv run --locked pytest"} <= set(commands)
+    image = workflow["jobs"]["image"]
+    assert image["needs"] == "checks" and image["permissions"]["packages"] == "write"
+    build = next(s for s in image["steps"] if s.get("uses", "").startswith("docker/build-push"))
+    assert build["with"]["platforms"] == "linux/amd64,linux/arm64"
+    assert build["with"]["cache-from"] == "type=gha"
+    assert "default_branch" in image["env"]["PUSH"] and "PUSH" in build["with"]["push"]
+
+
+def test_gitlab_pipeline_checks_then_builds_both_platforms_and_pushes_on_default_branch(
+    tmp_path: Path,
+):
+    project = render(tmp_path / "p", ci="gitlab", python_version="3.13")
+    pipeline = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
+    assert (
+        pipeline["checks"]["image"] == f"ghcr.io/astral-sh/uv:{UV_VERSION}-python3.13-bookworm-slim"
+    )
+    assert pipeline["checks"]["script"][0] == "uv lock --check"
+    assert pipeline[".buildx"]["variables"]["PLATFORMS"] == "linux/amd64,linux/arm64"
+    push = pipeline["push-image"]
+    assert push["rules"] == [{"if": "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"}]
+    assert "--push" in push["script"][0] and "--cache-to" in push["script"][0]
+    assert "--push" not in pipeline["build-image"]["script"][0]
+
+
+def test_dependency_bots_watch_uv_the_base_images_and_the_ci(tmp_path: Path):
+    github = render(tmp_path / "gh", ci="github")
+    updates = yaml.safe_load((github / ".github/dependabot.yml").read_text())["updates"]
+    assert {u["package-ecosystem"] for u in updates} == {"uv", "docker", "github-actions"}
+    gitlab = render(tmp_path / "gl", ci="gitlab")
+    renovate = json.loads((gitlab / "renovate.json").read_text())
+    assert "config:recommended" in renovate["extends"]
+
+
+def test_no_precommit_answer_leaves_no_precommit_config(tmp_path: Path):
+    project = render(tmp_path / "p", precommit=False)
+    assert not (project / ".pre-commit-config.yaml").exists()
+    assert "pre-commit" not in (project / "README.md").read_text()
+
+
+def test_precommit_hooks_pass_on_a_fresh_project_and_catch_a_bad_dockerfile(generated):
+    project = generated(precommit=True)
+    run_ok(["git", "init", "-q"], cwd=project)
+    run_ok(["git", "add", "-A"], cwd=project)
+    precommit = [sys.executable, "-m", "pre_commit", "run", "--all-files"]
+    run_ok(precommit, cwd=project)
+    dockerfile = project / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text() + "RUN cd /tmp\n")
+    caught = subprocess.run(precommit, cwd=project, capture_output=True, text=True, check=False)
+    assert caught.returncode != 0 and "DL3003" in caught.stdout, caught.stdout
