@@ -6,12 +6,21 @@ tests/standins.py under the same names; failure messages and the run's summary s
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from pathlib import Path
 
 import pytest
-from helpers import BASE_IMAGES, copier, copy_args, lockable_pythons, run_ok
+from helpers import (
+    BASE_IMAGES,
+    DEFAULT_PYTHON,
+    copier,
+    copy_args,
+    lockable_pythons,
+    run_ok,
+    slim_image,
+)
 
 pytestmark = pytest.mark.docker
 
@@ -90,13 +99,55 @@ def test_image_runs_as_non_root_with_the_venv_from_the_image_itself(
     assert writable.stdout != "0\n", "the app user can write its own code"
 
 
-def test_slim_final_image_has_no_uv_and_no_uv_cache(docker, build, generated):
+@pytest.mark.parametrize("base_image", BASE_IMAGES)
+def test_image_carries_oci_labels_with_the_description_verbatim(
+    docker, build, generated, base_image: str
+):
+    description = """Say "hi" to $(id) and ${HOME} \\ `uname` — it's fine"""
+    project = generated(
+        project_name="labelled",
+        base_image=base_image,
+        license="Apache-2.0",
+        description=description,
+        repository_url="https://example.org/me/labelled",
+    )
+    build(project, "labelled")
+    inspect = docker("image", "inspect", "--format", "{{json .Config.Labels}}", "labelled")
+    labels = json.loads(inspect.stdout)
+    assert {
+        key: labels.get(f"org.opencontainers.image.{key}")
+        for key in ("title", "description", "version", "licenses", "source")
+    } == {
+        "title": "labelled",
+        "description": description,
+        "version": "0.1.0",
+        "licenses": "Apache-2.0",
+        "source": "https://example.org/me/labelled",
+    }
+
+
+def test_slim_final_image_is_its_base_plus_the_app_without_uv_or_its_cache(
+    docker, build, generated
+):
     project = generated(project_name="slim-final", base_image="python-slim")
     build(project, "slim-final")
     probe = docker(
         "run", "--rm", "slim-final", "sh", "-c", "command -v uv; ls /root/.cache 2>/dev/null; true"
     )
     assert probe.stdout == "", f"uv or its cache reached the final image: {probe.stdout}"
+
+    def size(image: str) -> int:
+        return int(docker("image", "inspect", "--format", "{{.Size}}", image).stdout)
+
+    overhead = size("slim-final") - size(slim_image(DEFAULT_PYTHON))
+    assert 0 < overhead < 5_000_000, f"{overhead} bytes over the base image"
+
+
+def test_uv_image_keeps_uv_usable_at_run_time_by_the_unprivileged_user(docker, build, generated):
+    project = generated(project_name="uv-runtime", base_image="uv")
+    build(project, "uv-runtime")
+    ran = docker("run", "--rm", "--network", "none", "uv-runtime", "uv", "run", "python", "main.py")
+    assert ran.stdout.startswith("Hello from uv-runtime!"), ran.stderr
 
 
 @pytest.mark.parametrize("base_image", BASE_IMAGES)

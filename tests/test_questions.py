@@ -82,7 +82,7 @@ def test_default_project_name_comes_from_the_destination_folder(tmp_path: Path):
         ("description", "tab\there", "tabs"),
         ("repository_url", "http://example.org/x", "https:// URL"),
         ("repository_url", "https://example.org/x y", "https:// URL"),
-        ("repository_url", "https://example.org/\"x", "https:// URL"),
+        ("repository_url", 'https://example.org/"x', "https:// URL"),
         ("author_name", "Ada\nLovelace", "single line"),
         ("author_email", "not-an-address", "does not look like"),
         ("author_email", "a@b@example.org", "does not look like"),

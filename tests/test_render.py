@@ -29,7 +29,10 @@ EXPECTED = GUIDE_TREE | {
     ".gitignore",
     ".python-version",
     "README.md",
-    "tests/test_main.py", "compose.yaml", ".pre-commit-config.yaml", ".github/dependabot.yml",
+    "tests/test_main.py",
+    "compose.yaml",
+    ".pre-commit-config.yaml",
+    ".github/dependabot.yml",
     ".github/workflows/ci.yml",
 }
 VARIANTS = [(b, v) for b in BASE_IMAGES for v in PYTHON_CHOICES]
