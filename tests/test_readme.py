@@ -1,0 +1,50 @@
+"""README.md says what the code does: its commands run, its tables list what exists."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from helpers import COPIER_YML, ROOT, run_ok
+
+README = (ROOT / "README.md").read_text()
+
+
+def fenced_commands() -> list[str]:
+    """The command lines of the README's sh blocks, without their comments."""
+    blocks = re.findall(r"```sh\n(.*?)```", README, re.S)
+    return [line.split("  #")[0].strip() for block in blocks for line in block.splitlines()]
+
+
+def test_readme_test_command_is_the_one_ci_runs():
+    assert "uv run pytest" in fenced_commands()
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert "uv run pytest" in ci
+
+
+def test_readme_lists_every_question_of_copier_yml():
+    questions = [
+        name
+        for name, spec in COPIER_YML.items()
+        if not name.startswith("_") and spec.get("when") is not False
+    ]
+    table = README[README.index("## The questions") : README.index("## What you get")]
+    missing = [name for name in questions if f"`{name}`" not in table]
+    assert not missing
+
+
+def test_readme_generate_command_works_as_written_with_defaults(tmp_path: Path):
+    command = next(c for c in fenced_commands() if c.startswith("uvx copier copy --trust . "))
+    assert command == "uvx copier copy --trust . ../my-app"
+    destination = tmp_path / "my-app"
+    run_ok(["uvx", "copier", "copy", "--trust", "--defaults", ".", str(destination)], cwd=ROOT)
+    run_ok(["uv", "lock", "--check"], cwd=destination)
+    ran = run_ok(["uv", "run", "python", "main.py"], cwd=destination)
+    assert ran.stdout.startswith("Hello from my-app!")
+
+
+def test_readme_standins_command_names_the_pinned_uv_version():
+    from helpers import UV_VERSION
+
+    assert f"--uv-version {UV_VERSION}" in README
+    assert f"ghcr.io/astral-sh/uv:{UV_VERSION}" in README
