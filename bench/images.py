@@ -1,9 +1,10 @@
 """Measure the generated images: generation, cold build, code-only rebuild, size.
 
-    uv run python bench/images.py [--repeat 3] > bench/results.md
+    uv run python bench/images.py [--repeat 3] [--with numpy ...]
 
 For each base_image and each Python the machine can lock for, the median of --repeat runs:
-- generation: `copier copy` with its tasks (uv lock), from this working tree;
+- generation: `copier copy` with its tasks (uv lock), from this working tree, then
+  `uv add` of the --with packages, if any;
 - cold build: `docker build --no-cache` (uv's cache mount stays warm, as on a developer machine);
 - rebuild: after a one-line change to main.py, with the layer cache;
 - size: the final image, and its overhead over the image its final stage starts from.
@@ -49,7 +50,9 @@ def final_base(base_image: str, python: str) -> str:
     return uv_python_image(python) if base_image == "uv" else slim_image(python)
 
 
-def measure(engine: docker_engine.Engine, base_image: str, python: str, scratch: Path) -> dict:
+def measure(
+    engine: docker_engine.Engine, base_image: str, python: str, scratch: Path, extra: list[str]
+) -> dict:
     docker, env = engine.client, engine.env
     project = scratch / f"bench-{base_image}-{python.replace('.', '')}"
     copy = [
@@ -68,6 +71,8 @@ def measure(engine: docker_engine.Engine, base_image: str, python: str, scratch:
         str(project),
     ]
     generation = timed(copy, env)
+    if extra:
+        generation += timed(["uv", "add", "--quiet", *extra], env, project)
     tag = project.name
     build = [docker, "build", "-q", "-t", tag, "."]
     cold = timed([*build[:2], "--no-cache", *build[2:]], env, project)
@@ -95,6 +100,14 @@ def measure(engine: docker_engine.Engine, base_image: str, python: str, scratch:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--with",
+        dest="extra",
+        action="append",
+        default=[],
+        metavar="PACKAGE",
+        help="runtime dependency to add to each project (repeatable)",
+    )
     args = parser.parse_args()
     with docker_engine.running() as engine:
         if isinstance(engine, str):
@@ -110,7 +123,8 @@ def main() -> None:
         print(
             f"Measured {datetime.date.today()} on {platform.machine()}, {os.cpu_count()} CPUs, "
             f"{platform.platform()}, Docker engine {version} with BuildKit, "
-            f"uv {UV_VERSION}; median of {args.repeat} runs."
+            f"uv {UV_VERSION}; median of {args.repeat} runs; runtime dependencies: "
+            f"{', '.join(args.extra) or 'none'}."
         )
         print(
             "Base images: "
@@ -132,7 +146,7 @@ def main() -> None:
                 runs = []
                 for _ in range(args.repeat):
                     with tempfile.TemporaryDirectory() as scratch:
-                        runs.append(measure(engine, base_image, python, Path(scratch)))
+                        runs.append(measure(engine, base_image, python, Path(scratch), args.extra))
                 m = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
                 print(
                     f"| {base_image} | {python} | {m['generation']:.2f} s | {m['cold']:.2f} s | "

@@ -186,6 +186,14 @@ def test_code_change_reuses_the_dependency_layer_and_a_lock_change_rebuilds_it(
     assert not after_code_change["COPY . /app"], "the code change was not seen"
     assert docker("run", "--rm", name).stdout.startswith(f"Hi from {name}!")
 
+    if base_image == "python-slim":
+        (venv_copy,) = [
+            c
+            for n, c in after_code_change.items()
+            if n.startswith("COPY --from") and "/app/.venv" in n
+        ]
+        assert venv_copy, "the final stage's venv layer changed with the code"
+
     run_ok(["uv", "add", "--quiet", "six"], cwd=project)
     after_lock_change = cached_steps(build(project, name))
     assert not dependency_step(after_lock_change), after_lock_change
