@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -48,3 +49,14 @@ def test_readme_standins_command_names_the_pinned_uv_version():
 
     assert f"--uv-version {UV_VERSION}" in README
     assert f"ghcr.io/astral-sh/uv:{UV_VERSION}" in README
+
+
+def test_readme_shows_the_hooks_real_message_when_uv_is_missing(tmp_path: Path):
+    from helpers import copier, copy_args, path_without
+
+    project = tmp_path / "my-app"
+    env = {**os.environ, "PATH": str(path_without(tmp_path, "uv", "uvx"))}
+    result = copier(*copy_args(project), env=env)
+    message = result.stderr[result.stderr.index("copier-uv-docker: uv was not found") :]
+    message = message[: message.index("    uv lock\n") + len("    uv lock\n")]
+    assert message.replace(str(project), "/home/me/my-app") in README
