@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -120,6 +121,20 @@ def test_github_workflow_checks_then_builds_both_platforms_and_pushes_on_default
     assert build["with"]["platforms"] == "linux/amd64,linux/arm64"
     assert build["with"]["cache-from"] == "type=gha"
     assert "default_branch" in image["env"]["PUSH"] and "PUSH" in build["with"]["push"]
+
+
+@pytest.mark.parametrize("ci", ["github", "gitlab"])
+def test_ci_check_commands_pass_on_a_fresh_project(generated, ci: str):
+    project = generated(ci=ci)
+    if ci == "github":
+        workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())
+        commands = [s["run"] for s in workflow["jobs"]["checks"]["steps"] if "run" in s]
+    else:
+        commands = yaml.safe_load((project / ".gitlab-ci.yml").read_text())["checks"]["script"]
+        commands.remove("uv cache prune --ci")  # tidies the CI cache, not a check
+    assert any("hadolint Dockerfile" in c for c in commands)
+    for command in commands:
+        run_ok(shlex.split(command), cwd=project)
 
 
 def test_gitlab_pipeline_checks_then_builds_both_platforms_and_pushes_on_default_branch(
