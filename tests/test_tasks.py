@@ -130,6 +130,25 @@ def test_copy_tasks_are_argument_lists_never_shell_strings():
         assert isinstance(task["command"], list), task
 
 
+def test_the_hook_is_typed_strictly_and_imports_only_the_standard_library():
+    import ast
+
+    tree = ast.parse(HOOK.read_text())
+    imported = {
+        alias.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
+    imported |= {
+        node.module.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module
+    }
+    assert imported <= sys.stdlib_module_names, imported - sys.stdlib_module_names
+    run_ok([sys.executable, "-m", "mypy", "--strict", str(HOOK)], cwd=ROOT)
+
+
 def test_the_hook_refuses_a_misuse_with_a_usage_error(tmp_path: Path):
     done = subprocess.run(
         [sys.executable, str(HOOK), "after-copy"],
