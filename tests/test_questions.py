@@ -34,7 +34,8 @@ def refused(copie, **answers: object) -> str:
     result = copie.copy(extra_answers=answers)
     assert result.exit_code != 0
     assert isinstance(result.exception, ValueError), result.exception
-    assert not any(copie.test_dir.rglob("*.*")), "something was written"
+    written = [p for p in copie.test_dir.rglob("*") if not p.is_dir()]
+    assert not written, f"something was written: {written}"
     return str(result.exception)
 
 
