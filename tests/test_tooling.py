@@ -104,6 +104,25 @@ def test_ci_answer_generates_only_that_providers_files(tmp_path: Path, ci: str):
     assert (project / ".github").exists() == (ci == "github")
 
 
+def test_github_workflow_passes_zizmor_security_audit_at_its_most_pedantic(tmp_path: Path):
+    project = render(tmp_path / "p", ci="github")
+    audit = subprocess.run(
+        [
+            "zizmor",
+            "--offline",
+            "--persona=pedantic",
+            "--format=plain",
+            ".github/workflows/ci.yml",
+        ],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+    assert "No findings to report" in audit.stdout + audit.stderr
+
+
 def test_github_workflow_checks_then_builds_both_platforms_and_pushes_on_default_branch(
     tmp_path: Path,
 ):
