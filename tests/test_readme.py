@@ -6,6 +6,7 @@ import os
 import re
 from pathlib import Path
 
+import yaml
 from helpers import COPIER_YML, ROOT, run_ok
 
 README = (ROOT / "README.md").read_text()
@@ -35,13 +36,18 @@ def test_readme_lists_every_question_of_copier_yml():
 
 
 def test_readme_generate_command_works_as_written_with_defaults(tmp_path: Path):
-    command = next(c for c in fenced_commands() if c.startswith("uvx copier copy --trust . "))
-    assert command == "uvx copier copy --trust . ../my-app"
+    command = next(c for c in fenced_commands() if c.startswith("uvx copier copy --trust "))
+    assert command == 'uvx copier copy --trust "$PWD" ../my-app'
     destination = tmp_path / "my-app"
-    run_ok(["uvx", "copier", "copy", "--trust", "--defaults", ".", str(destination)], cwd=ROOT)
+    run_ok(
+        ["uvx", "copier", "copy", "--trust", "--defaults", str(ROOT), str(destination)], cwd=ROOT
+    )
     run_ok(["uv", "lock", "--check"], cwd=destination)
     ran = run_ok(["uv", "run", "python", "main.py"], cwd=destination)
     assert ran.stdout.startswith("Hello from my-app!")
+    # `copier update` finds the template again from wherever the project is.
+    answers = yaml.safe_load((destination / ".copier-answers.yml").read_text())
+    assert answers["_src_path"] == str(ROOT)
 
 
 def test_readme_standins_command_names_the_pinned_uv_version():
