@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import subprocess
 import sys
@@ -170,6 +171,16 @@ def test_gitlab_pipeline_checks_then_builds_both_platforms_and_pushes_on_default
     assert push["rules"] == [{"if": "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"}]
     assert "--push" in push["script"][0] and "--cache-to" in push["script"][0]
     assert "--push" not in pipeline["build-image"]["script"][0]
+
+
+def test_gitlab_pipeline_names_every_image_with_a_tag(tmp_path: Path):
+    text = (render(tmp_path / "p", ci="gitlab") / ".gitlab-ci.yml").read_text()
+    images = re.findall(r"image: (\S+)", text) + re.findall(r"--rm (\S+) --install", text)
+    images += [s.strip("- ") for s in re.findall(r"^    - (docker:\S+)$", text, re.M)]
+    assert len(images) >= 4, images
+    for image in images:
+        name, _, tag = image.rpartition(":")
+        assert name and tag and tag != "latest", image
 
 
 def test_dependency_bots_watch_uv_the_base_images_and_the_ci(tmp_path: Path):
