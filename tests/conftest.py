@@ -24,13 +24,10 @@ def generated(copie):
     return generate
 
 
-# What the terminal summary reports about the Docker engine and base images.
-DOCKER_REPORT: list[str] = []
 REQUIRE_ENGINE = "COPIER_UV_DOCKER_REQUIRE_ENGINE"
 
 
 def _no_docker(reason: str) -> None:
-    DOCKER_REPORT.append(f"Docker tests not run: {reason}")
     if os.environ.get(REQUIRE_ENGINE):
         pytest.fail(f"{REQUIRE_ENGINE} is set, but {reason}", pytrace=False)
     pytest.skip(reason)
@@ -42,21 +39,27 @@ def docker():
     with docker_engine.running() as engine:
         if isinstance(engine, str):
             _no_docker(engine)
-        where = "started by the tests" if engine.process else "already running"
-        DOCKER_REPORT.append(f"Docker engine: {engine.client}, {where}")
         try:
             engine.standins = standins.ensure(engine.client, lockable_pythons(), UV_VERSION, DEBIAN)
         except (OSError, subprocess.CalledProcessError, SystemExit) as error:
             _no_docker(f"base images can be neither pulled nor stood in: {error}")
-        DOCKER_REPORT.append(
-            "Base images: "
-            + (
-                f"local stand-ins for {', '.join(sorted(engine.standins))}"
-                if engine.standins
-                else "official images"
-            )
-        )
         yield engine
+
+
+@pytest.fixture(autouse=True)
+def _report_docker_setup(request) -> None:
+    """Each image test records which engine and base images it used, for the summary."""
+    if "docker" in request.fixturenames:
+        engine = request.getfixturevalue("docker")
+        where = "started by the tests" if engine.process else "already running"
+        bases = (
+            f"local stand-ins for {', '.join(sorted(engine.standins))}"
+            if engine.standins
+            else "official images"
+        )
+        request.node.user_properties.append(
+            ("docker", f"Docker engine: {engine.client}, {where}. Base images: {bases}.")
+        )
 
 
 @pytest.fixture
@@ -69,5 +72,14 @@ def docker_first_on_path(tmp_path: Path, docker) -> dict[str, str]:
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
-    for line in DOCKER_REPORT:
+    """Say once which engine and base images the image tests used (also under pytest-xdist,
+    whose workers send their reports, user properties included, to this process)."""
+    lines = {
+        value
+        for reports in terminalreporter.stats.values()
+        for report in reports
+        for key, value in getattr(report, "user_properties", ())
+        if key == "docker"
+    }
+    for line in sorted(lines):
         terminalreporter.write_line(line)
