@@ -7,15 +7,19 @@ without the buildx plugin does not; `COPIER_UV_DOCKER_CLIENT` picks another one.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from standins import CACHE
 
@@ -26,6 +30,7 @@ class Engine:
     env: dict[str, str]
     process: subprocess.Popen[bytes] | None = None
     log: Path | None = None
+    lock: IO[str] | None = None
     standins: set[str] = field(default_factory=set)
 
     def __call__(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -44,6 +49,8 @@ class Engine:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.lock is not None:
+            self.lock.close()  # releases the data root for the next run
 
 
 def client() -> str | None:
@@ -76,6 +83,13 @@ def start(docker: str) -> Engine | str:
     # short-lived and short-named, as unix socket paths must be.
     data_root = CACHE / "dockerd"
     data_root.mkdir(parents=True, exist_ok=True)
+    # One daemon per data root: a second run (tests beside the benchmark) waits its turn.
+    lock = (data_root / "lock").open("w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print(f"docker_engine: waiting for the other run using {data_root}", file=sys.stderr)
+        fcntl.flock(lock, fcntl.LOCK_EX)
     run_dir = Path(tempfile.mkdtemp(prefix="cuvd-", dir="/tmp"))
     socket = run_dir / "docker.sock"
     log = data_root / "dockerd.log"
@@ -100,10 +114,11 @@ def start(docker: str) -> Engine | str:
             start_new_session=True,
         )
     env = {**os.environ, "DOCKER_HOST": f"unix://{socket}", "DOCKER_BUILDKIT": "1"}
-    engine = Engine(docker, env, process, log)
+    engine = Engine(docker, env, process, log, lock=lock)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
+            engine.stop()
             return f"dockerd exited with code {process.returncode}; see {log}"
         if answers(docker, env):
             return engine
@@ -133,9 +148,12 @@ def running() -> Iterator[Engine | str]:
         return
     saved = {key: os.environ.get(key) for key in ("DOCKER_HOST", "DOCKER_BUILDKIT")}
     os.environ.update({key: engine.env[key] for key in saved if key in engine.env})
+    # A plain `kill` must stop the daemon too: turn SIGTERM into an exit that runs `finally`.
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     try:
         yield engine
     finally:
+        signal.signal(signal.SIGTERM, previous)
         engine.stop()
         for key, value in saved.items():
             if value is None:
