@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -77,7 +78,8 @@ def measure(
     build = [docker, "build", "-q", "-t", tag, "."]
     cold = timed([*build[:2], "--no-cache", *build[2:]], env, project)
     main = project / "main.py"
-    main.write_text(main.read_text() + "\n# touched\n")
+    # A change never built before, or BuildKit would serve it from an earlier run's cache.
+    main.write_text(main.read_text() + f"\n# touched {uuid.uuid4().hex}\n")
     rebuild = timed(build, env, project)
 
     def size(image: str) -> int:
