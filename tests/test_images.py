@@ -84,8 +84,14 @@ def test_image_runs_as_non_root_with_the_venv_from_the_image_itself(
     assert docker("run", "--rm", "rootless", "id", "-u").stdout == "10001\n"
     listing = set(docker("run", "--rm", "rootless", "ls", "-A", "/app").stdout.split())
     # What runs the app, and nothing else: no .env, tests, git or CI files.
-    assert listing == {".venv", ".python-version", "README.md", "main.py", "pyproject.toml",
-                       "uv.lock"}
+    assert listing == {
+        ".venv",
+        ".python-version",
+        "README.md",
+        "main.py",
+        "pyproject.toml",
+        "uv.lock",
+    }
     venv = docker("run", "--rm", "rootless", "cat", "/app/.venv/pyvenv.cfg").stdout
     assert "home = /usr/local/bin" in venv, f"the host's .venv leaked into the image:\n{venv}"
     packages = docker(

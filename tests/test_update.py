@@ -230,3 +230,13 @@ def test_renamed_question_keeps_the_answer_through_a_versioned_migration(
     assert answers["_commit"] == "v3.0.0"
     authors = tomllib.loads((project / "pyproject.toml").read_text())["project"]["authors"]
     assert authors == [{"name": "Ada Lovelace"}]
+
+
+def test_changing_the_ci_answer_during_update_swaps_the_ci_files(project: Path):
+    assert (project / ".github/workflows/ci.yml").is_file()
+    result = update(project, "--data", "ci=gitlab", "--data", "precommit=false")
+    assert result.returncode == 0, result.stderr
+    assert_clean_merge(project)
+    assert not (project / ".github").exists()
+    assert not (project / ".pre-commit-config.yaml").exists()
+    assert (project / ".gitlab-ci.yml").is_file() and (project / "renovate.json").is_file()
