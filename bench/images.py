@@ -82,13 +82,7 @@ def measure(
     main.write_text(main.read_text() + f"\n# touched {uuid.uuid4().hex}\n")
     rebuild = timed(build, env, project)
 
-    def size(image: str) -> int:
-        inspect = [docker, "image", "inspect", "--format", "{{.Size}}", image]
-        return int(
-            subprocess.run(inspect, env=env, check=True, capture_output=True, text=True).stdout
-        )
-
-    final, base = size(tag), size(final_base(base_image, python))
+    final, base = engine.image_size(tag), engine.image_size(final_base(base_image, python))
     subprocess.run([docker, "image", "rm", tag], env=env, check=True, capture_output=True)
     return {
         "generation": generation,

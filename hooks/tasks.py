@@ -89,9 +89,14 @@ def lock() -> bool:
     return True
 
 
+def build_command(tag: str) -> list[str]:
+    """The build this hook runs, as the user is told to run it."""
+    return ["docker", "build", "-t", tag, "."]
+
+
 def docker_build(tag: str) -> None:
     """Build the image tagged with the project name; say what to do if that cannot be done."""
-    build = ["docker", "build", "-t", tag, "."]
+    build = build_command(tag)
     docker = shutil.which("docker")
     if docker is None:
         warn("docker was not found on PATH, so the image was not built.", build)
@@ -103,7 +108,7 @@ def docker_build(tag: str) -> None:
             build,
         )
         return
-    code = run([docker, "build", "-t", tag, "."])
+    code = run([docker, *build[1:]])
     if code != 0:
         warn(f"`docker build` failed (exit code {code}), see its output above.", build)
 
@@ -143,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
             warn(
                 "the image was not built: it needs uv.lock.",
                 ["uv", "lock"],
-                ["docker", "build", "-t", args.image_tag, "."],
+                build_command(args.image_tag),
             )
     return 0
 

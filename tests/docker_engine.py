@@ -41,6 +41,10 @@ class Engine:
             raise AssertionError(f"docker {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
         return done
 
+    def image_size(self, name: str) -> int:
+        """The image's size in bytes, as `docker image ls` counts it."""
+        return int(self("image", "inspect", "--format", "{{.Size}}", name).stdout)
+
     def stop(self) -> None:
         if self.process is not None:
             self.process.terminate()

@@ -144,10 +144,7 @@ def test_slim_final_image_is_its_base_plus_the_app_without_uv_or_its_cache(
     )
     assert probe.stdout == "", f"uv or its cache reached the final image: {probe.stdout}"
 
-    def size(image: str) -> int:
-        return int(docker("image", "inspect", "--format", "{{.Size}}", image).stdout)
-
-    overhead = size("slim-final") - size(slim_image(DEFAULT_PYTHON))
+    overhead = docker.image_size("slim-final") - docker.image_size(slim_image(DEFAULT_PYTHON))
     assert 0 < overhead < 5_000_000, f"{overhead} bytes over the base image"
 
 
