@@ -83,7 +83,7 @@ def measure(
     rebuild = timed(build, env, project)
 
     final, base = engine.image_size(tag), engine.image_size(final_base(base_image, python))
-    subprocess.run([docker, "image", "rm", tag], env=env, check=True, capture_output=True)
+    engine("image", "rm", tag)
     return {
         "generation": generation,
         "cold": cold,
@@ -110,12 +110,7 @@ def main() -> None:
             raise SystemExit(f"bench: {engine}")
         pythons = lockable_pythons()
         used = standins.ensure(engine.client, pythons, UV_VERSION, DEBIAN)
-        version = subprocess.run(
-            [engine.client, "version", "--format", "{{.Server.Version}}"],
-            env=engine.env,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
+        version = engine("version", "--format", "{{.Server.Version}}").stdout.strip()
         print(
             f"Measured {datetime.date.today()} on {platform.machine()}, {os.cpu_count()} CPUs, "
             f"{platform.platform()}, Docker engine {version} with BuildKit, "

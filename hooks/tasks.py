@@ -28,6 +28,7 @@ from pathlib import Path
 
 PREFIX = "copier-uv-docker"
 CONFLICT_MARKERS = ("<<<<<<< ", ">>>>>>> ")
+LOCK = ["uv", "lock"]  # what the user is told to run when locking could not be done here
 
 
 def warn(what_failed: str, *later: list[str]) -> None:
@@ -67,7 +68,7 @@ def lock() -> bool:
         warn(
             "pyproject.toml holds merge conflict markers; uv.lock was not updated.\n"
             "  Resolve the conflicts in pyproject.toml first.",
-            ["uv", "lock"],
+            LOCK,
         )
         return False
     uv = uv_command()
@@ -75,7 +76,7 @@ def lock() -> bool:
         warn(
             "uv was not found (neither on PATH nor as `python -m uv`), so uv.lock was not "
             "written.\n  Install uv: https://docs.astral.sh/uv/getting-started/installation/",
-            ["uv", "lock"],
+            LOCK,
         )
         return False
     code = run([*uv, "lock"])
@@ -83,7 +84,7 @@ def lock() -> bool:
         warn(
             f"`uv lock` failed (exit code {code}), see its message above: no network, "
             "or no Python interpreter matching requires-python?",
-            ["uv", "lock"],
+            LOCK,
         )
         return False
     return True
@@ -147,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             warn(
                 "the image was not built: it needs uv.lock.",
-                ["uv", "lock"],
+                LOCK,
                 build_command(args.image_tag),
             )
     return 0

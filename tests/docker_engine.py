@@ -29,7 +29,6 @@ class Engine:
     client: str
     env: dict[str, str]
     process: subprocess.Popen[bytes] | None = None
-    log: Path | None = None
     lock: IO[str] | None = None
     standins: set[str] = field(default_factory=set)
 
@@ -118,7 +117,7 @@ def start(docker: str) -> Engine | str:
             start_new_session=True,
         )
     env = {**os.environ, "DOCKER_HOST": f"unix://{socket}", "DOCKER_BUILDKIT": "1"}
-    engine = Engine(docker, env, process, log, lock=lock)
+    engine = Engine(docker, env, process, lock)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:

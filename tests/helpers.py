@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -26,6 +27,11 @@ def slim_image(python: str) -> str:
 
 def uv_python_image(python: str) -> str:
     return f"ghcr.io/astral-sh/uv:{UV_VERSION}-python{python}-{DEBIAN}-slim"
+
+
+def base_images_of(project: Path) -> list[str]:
+    """The images a project's Dockerfile starts its stages from, in order."""
+    return re.findall(r"^FROM (\S+)", (project / "Dockerfile").read_text(), re.M)
 
 
 def _prepare_environment() -> None:

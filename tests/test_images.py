@@ -15,6 +15,7 @@ import pytest
 from helpers import (
     BASE_IMAGES,
     DEFAULT_PYTHON,
+    base_images_of,
     copier,
     copy_args,
     lockable_pythons,
@@ -42,8 +43,7 @@ def build(docker):
 
 
 def stand_in_note(docker, project: Path) -> str:
-    froms = re.findall(r"^FROM (\S+)", (project / "Dockerfile").read_text(), re.M)
-    used = sorted(set(froms) & docker.standins)
+    used = sorted(set(base_images_of(project)) & docker.standins)
     return f"(built on local stand-ins: {', '.join(used)})" if used else "(official base images)"
 
 

@@ -15,6 +15,7 @@ from helpers import (
     DEFAULT_PYTHON,
     PYTHON_CHOICES,
     UV_VERSION,
+    base_images_of,
     lockable_pythons,
     render,
     run_ok,
@@ -38,10 +39,6 @@ EXPECTED = GUIDE_TREE | {
 VARIANTS = [(b, v) for b in BASE_IMAGES for v in PYTHON_CHOICES]
 
 
-def from_lines(dockerfile: str) -> list[str]:
-    return [line.split()[1] for line in dockerfile.splitlines() if line.startswith("FROM ")]
-
-
 @pytest.mark.parametrize(("base_image", "python"), VARIANTS)
 def test_every_variant_renders_the_guide_tree_for_its_python(
     tmp_path: Path, base_image: str, python: str
@@ -55,10 +52,10 @@ def test_every_variant_renders_the_guide_tree_for_its_python(
     assert pyproject["tool"]["ruff"]["target-version"] == f"py{python.replace('.', '')}"
     dockerfile = (project / "Dockerfile").read_text()
     if base_image == "python-slim":
-        assert from_lines(dockerfile) == [slim_image(python)] * 2
+        assert base_images_of(project) == [slim_image(python)] * 2
         assert f"COPY --from=ghcr.io/astral-sh/uv:{UV_VERSION} /uv /uvx /bin/" in dockerfile
     else:
-        assert from_lines(dockerfile) == [uv_python_image(python)]
+        assert base_images_of(project) == [uv_python_image(python)]
 
 
 @pytest.mark.parametrize(("base_image", "python"), VARIANTS)
