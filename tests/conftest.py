@@ -8,8 +8,26 @@ from pathlib import Path
 
 import docker_engine
 import pytest
+import pythons
 import standins
-from helpers import DEBIAN, UV_VERSION, lockable_pythons
+from helpers import (
+    DEBIAN,
+    DEFAULT_PYTHON,
+    IMAGE_VARIANTS,
+    PYTHON_CHOICES,
+    UV_VERSION,
+    lockable_pythons,
+    missing,
+)
+
+
+def pytest_configure(config) -> None:
+    """Once, before any worker starts: a real interpreter for every python_version choice,
+    pyenv's or Debian's (tests/pythons.py), where this machine can make them."""
+    if hasattr(config, "workerinput"):
+        return
+    mirror = None if pythons.can_provide() else standins.debian_mirror()
+    pythons.ensure_host(PYTHON_CHOICES, mirror)
 
 
 @pytest.fixture
@@ -24,25 +42,23 @@ def generated(copie):
     return generate
 
 
-REQUIRE_ENGINE = "COPIER_UV_DOCKER_REQUIRE_ENGINE"
-
-
-def _no_docker(reason: str) -> None:
-    if os.environ.get(REQUIRE_ENGINE):
-        pytest.fail(f"{REQUIRE_ENGINE} is set, but {reason}", pytrace=False)
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="session")
 def docker():
     """A Docker engine with every base image the variants need, pulled or stood in."""
+    versions = {DEFAULT_PYTHON, *(v for _, v in IMAGE_VARIANTS)} & set(lockable_pythons())
     with docker_engine.running() as engine:
         if isinstance(engine, str):
-            _no_docker(engine)
+            missing(engine)
         try:
-            engine.standins = standins.ensure(engine.client, lockable_pythons(), UV_VERSION, DEBIAN)
+            engine.standins = standins.ensure(
+                engine.client,
+                sorted(versions),
+                UV_VERSION,
+                DEBIAN,
+                pull_only=bool(os.environ.get("COPIER_UV_DOCKER_NO_STANDINS")),
+            )
         except (OSError, subprocess.CalledProcessError, SystemExit) as error:
-            _no_docker(f"base images can be neither pulled nor stood in: {error}")
+            missing(f"base images can be neither pulled nor stood in: {error}")
         yield engine
 
 

@@ -4,21 +4,55 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from functools import cache
 from pathlib import Path
 
-import yaml
+import pythons
+from copier._template import load_template_config
 
 ROOT = Path(__file__).resolve().parents[1]
-COPIER_YML = yaml.safe_load((ROOT / "copier.yml").read_text())
+
+
+def _prepare_environment() -> None:
+    """Make every run see the same, offline-safe world, whatever shell started pytest."""
+    # uv must never try to download an interpreter: the tests say which ones the machine has.
+    os.environ["UV_PYTHON_DOWNLOADS"] = "never"
+    # `uv run pytest` exports the repository's venv; generated projects have their own.
+    os.environ.pop("VIRTUAL_ENV", None)
+    # Real interpreters, one link per version (tests/pythons.py), ahead of pyenv's shims: a shim
+    # answers for the one version in PYENV_VERSION, which a uv started through a shim exports.
+    first = str(pythons.bin_dir())
+    if os.environ["PATH"].split(os.pathsep)[0] != first:
+        os.environ["PATH"] = os.pathsep.join([first, os.environ["PATH"]])
+    for key in ("AUTHOR", "COMMITTER"):
+        os.environ.setdefault(f"GIT_{key}_NAME", "Template Tests")
+        os.environ.setdefault(f"GIT_{key}_EMAIL", "tests@example.org")
+    # Copier runs tasks with plumbum's copy of the environment, taken when pytest-copie's plugin
+    # first imported it: bring that copy in line too.
+    from plumbum import local
+
+    local.env.clear()
+    local.env.update(**os.environ)
+
+
+_prepare_environment()
+COPIER_YML = load_template_config(ROOT / "copier.yml")
+
 PYTHON_CHOICES: list[str] = COPIER_YML["python_version"]["choices"]
 DEFAULT_PYTHON: str = COPIER_YML["python_version"]["default"]
 BASE_IMAGES: list[str] = list(COPIER_YML["base_image"]["choices"].values())
 UV_VERSION: str = COPIER_YML["uv_version"]["default"]
 DEBIAN: str = COPIER_YML["debian_release"]["default"]
+# What the registries publish: {repository: {"tags": [...], "source": ..., "read": ...}}.
+PUBLISHED: dict[str, dict[str, object]] = COPIER_YML["published_images"]["default"]
+
+
+def is_published(reference: str) -> bool:
+    """Whether the record lists this `repository:tag` reference."""
+    repository, _, tag = reference.rpartition(":")
+    return tag in PUBLISHED.get(repository, {}).get("tags", [])  # type: ignore[operator]
 
 
 def slim_image(python: str) -> str:
@@ -29,31 +63,53 @@ def uv_python_image(python: str) -> str:
     return f"ghcr.io/astral-sh/uv:{UV_VERSION}-python{python}-{DEBIAN}-slim"
 
 
+def base_image_published(base_image: str, python: str) -> bool:
+    """Whether this base image exists for this Python (the validator refuses it otherwise)."""
+    return base_image != "uv" or is_published(uv_python_image(python))
+
+
+# Every (base_image, python_version) pair the questions accept.
+VARIANTS: list[tuple[str, str]] = [
+    (b, v) for b in BASE_IMAGES for v in PYTHON_CHOICES if base_image_published(b, v)
+]
+
+
+def _chosen(variable: str, default: list[str]) -> list[str]:
+    """A subset named in the environment (space- or comma-separated), else the default."""
+    named = os.environ.get(variable, "").replace(",", " ").split()
+    return [value for value in default if value in named] if named else default
+
+
+# The pairs whose images the image tests build: all of them, unless a CI job takes a share
+# (.github/workflows/tests.yml runs one job per pair).
+IMAGE_VARIANTS: list[tuple[str, str]] = [
+    (b, v)
+    for b, v in VARIANTS
+    if b in _chosen("COPIER_UV_DOCKER_IMAGE_BASES", BASE_IMAGES)
+    and v in _chosen("COPIER_UV_DOCKER_IMAGE_PYTHONS", PYTHON_CHOICES)
+]
+
+
 def base_images_of(project: Path) -> list[str]:
     """The images a project's Dockerfile starts its stages from, in order."""
     return re.findall(r"^FROM (\S+)", (project / "Dockerfile").read_text(), re.M)
 
 
-def _prepare_environment() -> None:
-    """Make every run see the same, offline-safe world, whatever shell started pytest."""
-    # uv must never try to download an interpreter: the tests say which ones the machine has.
-    os.environ["UV_PYTHON_DOWNLOADS"] = "never"
-    # `uv run pytest` exports the repository's venv; generated projects have their own.
-    os.environ.pop("VIRTUAL_ENV", None)
-    # pyenv's shims answer for one version at a time; make them answer for all of them,
-    # the current one first, so that uv finds every installed interpreter.
-    pyenv = shutil.which("pyenv")
-    if pyenv and "PYENV_VERSION" not in os.environ:
-        listed = subprocess.run([pyenv, "versions", "--bare"], capture_output=True, text=True)
-        current = subprocess.run([pyenv, "version-name"], capture_output=True, text=True)
-        versions = [current.stdout.strip(), *listed.stdout.split()]
-        os.environ["PYENV_VERSION"] = ":".join(dict.fromkeys(v for v in versions if v))
-    for key in ("AUTHOR", "COMMITTER"):
-        os.environ.setdefault(f"GIT_{key}_NAME", "Template Tests")
-        os.environ.setdefault(f"GIT_{key}_EMAIL", "tests@example.org")
+REQUIRE = "COPIER_UV_DOCKER_REQUIRE"
 
 
-_prepare_environment()
+def missing(reason: str) -> None:
+    """Skip for something this machine lacks, or fail where nothing may be missing (CI)."""
+    import pytest
+
+    if os.environ.get(REQUIRE):
+        pytest.fail(f"{REQUIRE} is set, but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def require_python(version: str) -> None:
+    if version not in lockable_pythons():
+        missing(f"uv finds no Python {version} here (tests/pythons.py makes one, as root)")
 
 
 @cache
@@ -70,10 +126,6 @@ def lockable_pythons() -> list[str]:
         if probe.returncode == 0:
             found.append(version)
     return found
-
-
-def unlockable_pythons() -> list[str]:
-    return [v for v in PYTHON_CHOICES if v not in lockable_pythons()]
 
 
 def copier(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -1,18 +1,22 @@
 """Build local stand-ins for the base images when no registry can be reached.
 
-    python tests/standins.py --python 3.12 --python 3.13 [--uv-version 0.13.9] [--docker DOCKER]
+    python tests/standins.py --python 3.12 --python 3.14 --uv-version 0.13.9 [--docker DOCKER]
 
 Makes, under the official names, images that behave like the official ones for a generated
-project:
+project, and only for names that published-images.yml lists (a stand-in imitates a published
+image, it never invents a tag):
 
-    python:{v}-slim-{debian} (and python:{v}-slim)   Debian minbase + a host CPython at /usr/local
-    ghcr.io/astral-sh/uv:{uv-version}                  FROM scratch with /uv and /uvx
+    python:{v}-slim-{debian}                  Debian minbase + CPython {v} at /usr/local
+    ghcr.io/astral-sh/uv:{uv-version}         FROM scratch with /uv and /uvx
     ghcr.io/astral-sh/uv:{uv-version}-python{v}-{debian}-slim   the python stand-in + uv
 
-The CPython comes from pyenv (`$(pyenv root)/versions/{v}.*`), the uv binaries from the `uv`
-wheel on PyPI, the root file system from `debootstrap` with this machine's Debian mirror. The
-host's CA bundle replaces Debian's, so that uv inside a build trusts what the host trusts (a TLS
-proxy). A stand-in is not the official image: each carries the label
+CPython comes from pyenv (`$(pyenv root)/versions/{v}.*`), copied to /usr/local in a {debian}
+minbase root, as the official images lay it out. For a version pyenv lacks (3.14, 3.15 here),
+the image is a Debian sid minbase root with Debian's own python{v} package, linked from
+/usr/local/bin: sid's CPython needs sid's glibc, so that image's userland is sid, not {debian}.
+The uv binaries come from the `uv` wheel on PyPI, root file systems from `debootstrap` with this
+machine's Debian mirror. The host's CA bundle replaces Debian's, so that uv inside a build trusts
+what the host trusts (a TLS proxy). A stand-in is not the official image: each carries the label
 `io.github.copier-uv-docker.stand-in=true`, and sizes measured on it are not the official sizes.
 Needs root (debootstrap, chroot).
 """
@@ -33,8 +37,12 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
+import pythons
+import yaml
+
 STANDIN_LABEL = "io.github.copier-uv-docker.stand-in"
-CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "copier-uv-docker"
+CACHE = pythons.CACHE
+RECORD = Path(__file__).resolve().parents[1] / "published-images.yml"
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 PATH_IN_IMAGE = "/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin"
 # What a slim image needs beyond minbase: Python's shared libraries come with Debian's python3,
@@ -123,17 +131,46 @@ def rootfs(debian: str) -> Path:
     return root
 
 
-def host_python(version: str) -> Path:
-    """The newest pyenv CPython of that minor version."""
-    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
-    candidates = [
-        p
-        for p in (pyenv_root / "versions").glob(f"{version}.*")
-        if re.fullmatch(rf"{re.escape(version)}\.\d+", p.name)
-    ]
-    if not candidates:
-        raise SystemExit(f"standins: no CPython {version} under {pyenv_root}/versions")
-    return max(candidates, key=lambda p: int(p.name.rsplit(".", 1)[1]))
+def published(name: str) -> bool:
+    """Whether published-images.yml lists this `repository:tag` reference."""
+    record = yaml.safe_load(RECORD.read_text())["published_images"]["default"]
+    repository, _, tag = name.rpartition(":")
+    return tag in record.get(repository, {}).get("tags", [])
+
+
+def python_tree(version: str, debian: str, scratch: Path) -> Path:
+    """A root file system with CPython {version} as the official image has it."""
+    tree = scratch / f"python{version}"
+    source = pythons.pyenv_python(version)
+    if source is not None:
+        log(f"python:{version}: Debian {debian} + CPython from {source}")
+        run(["cp", "-a", str(rootfs(debian)), str(tree)])
+        install_python(source, tree, version)
+        return tree
+    # Debian's own package, in the sid root that has it; other versions' packages removed.
+    log(f"python:{version}: Debian {pythons.DEBIAN_SUITE} + its python{version} package")
+    others = [v for v in pythons.DEBIAN_PYTHONS if v != version]
+    run(["cp", "-a", str(pythons.debian_root(debian_mirror())), str(tree)])
+    run(
+        [
+            "chroot",
+            str(tree),
+            "dpkg",
+            "--purge",
+            *(
+                name.format(v)
+                for v in others
+                for name in ("python{}", "python{}-minimal", "libpython{}-stdlib")
+            ),
+            *(f"libpython{v}-minimal" for v in others),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    local_bin = tree / "usr" / "local" / "bin"
+    for name in (f"python{version}", "python3", "python"):
+        (local_bin / name).symlink_to(f"/usr/bin/python{version}")
+    shutil.copyfile(HOST_CA_BUNDLE, tree / "etc/ssl/certs/ca-certificates.crt")
+    return tree
 
 
 def install_python(source: Path, root: Path, version: str) -> None:
@@ -215,16 +252,23 @@ def uv_binaries(uv_version: str, folder: Path) -> Path:
     return out
 
 
-def ensure(docker: str, pythons: list[str], uv_version: str, debian: str = "bookworm") -> set[str]:
-    """Make sure every base image exists: kept if present, pulled if possible, else stood in.
-
-    Returns the names that are stand-ins."""
-    wanted = {f"ghcr.io/astral-sh/uv:{uv_version}"}
-    for v in pythons:
-        wanted |= {
+def ensure(
+    docker: str,
+    versions: list[str],
+    uv_version: str,
+    debian: str = "trixie",
+    pull_only: bool = False,
+) -> set[str]:
+    """Make sure every published base image exists: kept if present, pulled if possible, else
+    stood in (unless pull_only). Returns the names that are stand-ins."""
+    candidates = {f"ghcr.io/astral-sh/uv:{uv_version}"}
+    for v in versions:
+        candidates |= {
             f"python:{v}-slim-{debian}",
             f"ghcr.io/astral-sh/uv:{uv_version}-python{v}-{debian}-slim",
         }
+    # What no registry publishes is never wanted: no generated project can name it.
+    wanted = {name for name in candidates if published(name)}
     missing = []
     for name in sorted(wanted):
         if image_exists(docker, name):
@@ -232,6 +276,8 @@ def ensure(docker: str, pythons: list[str], uv_version: str, debian: str = "book
         pulled = subprocess.run([docker, "pull", "-q", name], capture_output=True, check=False)
         if pulled.returncode != 0:
             missing.append(name)
+    if missing and pull_only:
+        raise SystemExit(f"standins: cannot pull {', '.join(missing)} and stand-ins are off")
     if missing:
         log(f"cannot pull {', '.join(missing)}: building stand-ins")
         with tempfile.TemporaryDirectory(prefix="standins-") as scratch:
@@ -242,13 +288,11 @@ def ensure(docker: str, pythons: list[str], uv_version: str, debian: str = "book
 def make(docker: str, names: list[str], uv_version: str, debian: str, scratch: Path) -> None:
     uv = None
     for name in sorted(names, key=lambda n: not n.startswith("python:")):
+        if not published(name):
+            raise SystemExit(f"standins: {name} is not in {RECORD.name}: no stand-in for it")
         if match := re.fullmatch(rf"python:(\d+\.\d+)-slim-{debian}", name):
-            version = match.group(1)
-            tree = scratch / f"python{version}"
-            log(f"{name}: Debian {debian} + CPython from {host_python(version)}")
-            run(["cp", "-a", str(rootfs(debian)), str(tree)])
-            install_python(host_python(version), tree, version)
-            docker_import(docker, tree, [name, f"python:{version}-slim"])
+            tree = python_tree(match.group(1), debian, scratch)
+            docker_import(docker, tree, [name])
             shutil.rmtree(tree)
             continue
         uv = uv or uv_binaries(uv_version, scratch)
@@ -272,7 +316,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--python", action="append", required=True, help="e.g. 3.12; repeat")
     parser.add_argument("--uv-version", required=True, help="as pinned in copier.yml")
-    parser.add_argument("--debian", default="bookworm")
+    parser.add_argument("--debian", default="trixie")
     parser.add_argument(
         "--docker",
         default="/usr/bin/docker" if Path("/usr/bin/docker").exists() else "docker",

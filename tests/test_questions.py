@@ -100,6 +100,22 @@ def test_bad_free_text_is_refused_before_anything_is_written(
     assert reason in refused(copie, **{question: answer})
 
 
+@pytest.mark.parametrize(
+    ("answers", "reason"),
+    [
+        ({"base_image": "uv"}, "Validation error for question 'base_image': uv "),
+        ({"ci": "gitlab"}, "Validation error for question 'ci': GitLab's checks job would run in "),
+    ],
+)
+def test_an_answer_naming_an_unpublished_image_is_refused_in_one_line_naming_it(
+    copie, answers: dict[str, str], reason: str
+):
+    # uv's image for Python 3.15 is not published (published-images.yml).
+    refusal = refused(copie, python_version="3.15", **answers)
+    assert refusal.startswith(reason) and "\n" not in refusal
+    assert "ghcr.io/astral-sh/uv:" in refusal and "python3.15-trixie-slim" in refusal
+
+
 HOSTILE = (
     """It's "quoted", back\\slashed \\n, $(touch pwned) `id` ${HOME} {{ project_name }} """
     """{% raw %} # not a comment ' \" \\" — ünïcode"""

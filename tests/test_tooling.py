@@ -163,7 +163,7 @@ def test_gitlab_pipeline_checks_then_builds_both_platforms_and_pushes_on_default
     project = render(tmp_path / "p", ci="gitlab", python_version="3.13")
     pipeline = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
     assert (
-        pipeline["checks"]["image"] == f"ghcr.io/astral-sh/uv:{UV_VERSION}-python3.13-bookworm-slim"
+        pipeline["checks"]["image"] == f"ghcr.io/astral-sh/uv:{UV_VERSION}-python3.13-trixie-slim"
     )
     assert pipeline["checks"]["script"][0] == "uv lock --check"
     assert pipeline[".buildx"]["variables"]["PLATFORMS"] == "linux/amd64,linux/arm64"

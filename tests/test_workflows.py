@@ -1,0 +1,72 @@
+"""This repository's own GitHub workflow: valid, audited, pinned, and covering every variant."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+from helpers import ROOT, UV_VERSION, VARIANTS
+
+WORKFLOW = ROOT / ".github" / "workflows" / "tests.yml"
+# `owner/repo@<40 hex> # vX.Y.Z`: a commit, which cannot be moved, and the release it is.
+PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
+
+
+def unpinned_actions(path: Path) -> list[str]:
+    """Every `uses:` of a workflow that is not pinned to a full commit with its version."""
+    uses = re.findall(r"^\s*(?:- )?uses: (.+)$", path.read_text(), re.M)
+    return [use for use in uses if not PINNED.match(use)]
+
+
+def lint(path: Path) -> list[str]:
+    """What the schema, actionlint and zizmor (offline, pedantic) find; [] when clean."""
+    commands = [
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows"],
+        ["actionlint", "-no-color"],
+        ["zizmor", "--offline", "--pedantic", "--no-progress", "--format", "plain"],
+    ]
+    found = []
+    for command in commands:
+        done = subprocess.run([*command, str(path)], capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            found.append(f"{command[-1]}: {done.stdout}{done.stderr}")
+    return found
+
+
+def test_the_template_workflow_is_schema_valid_actionlint_and_zizmor_clean():
+    assert lint(WORKFLOW) == []
+
+
+def test_the_template_workflow_pins_every_action_to_a_commit_with_its_version():
+    assert unpinned_actions(WORKFLOW) == []
+    assert "uses:" in WORKFLOW.read_text()
+
+
+def test_pin_check_catches_a_tag_and_a_short_sha(tmp_path: Path):
+    bad = tmp_path / "bad.yml"
+    bad.write_text(
+        "steps:\n  - uses: actions/checkout@v7\n  - uses: actions/checkout@3d3c42e # v7.0.1\n"
+    )
+    assert len(unpinned_actions(bad)) == 2
+
+
+def test_the_template_workflow_builds_every_accepted_variant_against_real_registries():
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    job = workflow["jobs"]["tests"]
+    matrix = job["strategy"]["matrix"]
+    cells = {
+        (b, v)
+        for b in matrix["base_image"]
+        for v in matrix["python_version"]
+        if {"base_image": b, "python_version": v} not in matrix.get("exclude", [])
+    }
+    assert cells == set(VARIANTS)
+    assert job["env"]["COPIER_UV_DOCKER_NO_STANDINS"] == "1"
+    assert job["env"]["COPIER_UV_DOCKER_REQUIRE_REGISTRY"] == "1"
+    assert job["env"]["COPIER_UV_DOCKER_REQUIRE"] == "1"
+    (setup_uv,) = [s for s in job["steps"] if s.get("uses", "").startswith("astral-sh/setup-uv@")]
+    assert setup_uv["with"]["version"] == UV_VERSION
+    assert job["steps"][-1]["run"] == "uv run pytest"
