@@ -223,13 +223,27 @@ def test_docker_build_answer_builds_the_image_tagged_with_the_project_name(
 def test_failed_build_at_copy_keeps_the_project_and_says_what_to_run(
     tmp_path: Path, docker, docker_first_on_path
 ):
-    # The legacy builder cannot do `RUN --mount`: a real build failure, as a user
-    # whose Docker lacks BuildKit would meet it.
+    # A real build failure: the user's Docker defaults to a platform no base image has here.
+    project = tmp_path / "failing"
+    env = {**docker_first_on_path, "DOCKER_DEFAULT_PLATFORM": "linux/s390x"}
+    result = copier(*copy_args(project, docker_build=True), env=env)
+    assert result.returncode == 0, result.stderr
+    assert "`docker build` failed" in result.stderr
+    assert "    docker build -t failing .\n" in result.stderr
+    assert (project / "uv.lock").is_file() and (project / "Dockerfile").is_file()
+    assert docker("image", "inspect", "failing", check=False).returncode != 0
+
+
+def test_without_buildkit_the_hook_says_so_before_building(
+    tmp_path: Path, docker, docker_first_on_path
+):
+    # Docker's legacy builder cannot do `RUN --mount`: the hook does not even try.
     project = tmp_path / "legacy"
     env = {**docker_first_on_path, "DOCKER_BUILDKIT": "0"}
     result = copier(*copy_args(project, docker_build=True), env=env)
     assert result.returncode == 0, result.stderr
-    assert "`docker build` failed" in result.stderr
-    assert "    docker build -t legacy .\n" in result.stderr
-    assert (project / "uv.lock").is_file() and (project / "Dockerfile").is_file()
+    assert "the image needs BuildKit (the Dockerfile uses `RUN --mount`)" in result.stderr
+    assert "DOCKER_BUILDKIT=0 selects Docker's legacy builder" in result.stderr
+    assert "apt-get install docker-buildx" in result.stderr
+    assert "running docker build" not in result.stderr and "build -t legacy ." in result.stderr
     assert docker("image", "inspect", "legacy", check=False).returncode != 0

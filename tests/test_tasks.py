@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -66,7 +72,7 @@ def test_uv_is_taken_from_copiers_interpreter_when_not_on_path(tmp_path: Path):
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert f"running {python} -m uv lock" in done.stdout
+    assert f"running {python} -m uv lock" in done.stderr
     run_ok(["uv", "lock", "--check"], cwd=project)
 
 
@@ -77,7 +83,11 @@ def test_offline_lock_of_a_project_with_dependencies_keeps_the_project(tmp_path:
     offline = {"UV_OFFLINE": "1", "UV_CACHE_DIR": str(tmp_path / "empty-cache")}
     result = copier(*copy_args(project), env={**os.environ, **offline})
     assert_kept(project, result, "uv lock")
-    assert "`uv lock` failed" in result.stderr
+    # uv's own reason, relayed in the hook's one-line summary, not a guess.
+    summary = next(line for line in result.stderr.splitlines() if "`uv lock` failed" in line)
+    assert re.search(r"failed \(exit code \d+\): error: No solution found", summary), summary
+    assert "cause: Because pytest was not found in the cache" in summary
+    assert "hint: Packages were unavailable because the network was disabled" in summary
     assert not (project / "uv.lock").exists()
 
 
@@ -110,6 +120,133 @@ def test_docker_build_with_the_engine_down_keeps_the_project(tmp_path: Path):
     result = copier(*copy_args(project, docker_build=True), env=environment(path, **down))
     assert_kept(project, result, "docker build -t app .")
     assert "the Docker engine did not answer" in result.stderr
+
+
+@contextmanager
+def silent_engine(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """A Docker endpoint that accepts connections and never answers; the env pointing at it."""
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    path = tmp_path / "silent.sock"
+    listener.bind(str(path))
+    listener.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            with suppress(TimeoutError, OSError):
+                held.append(listener.accept()[0])
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield {"DOCKER_HOST": f"unix://{path}"}
+    finally:
+        stop.set()
+        thread.join()
+        for connection in held:
+            connection.close()
+        listener.close()
+
+
+def docker_client() -> str:
+    client = shutil.which("docker", path="/usr/bin") or shutil.which("docker")
+    if client is None:
+        pytest.skip("no docker client on this machine")
+    return client
+
+
+def test_an_engine_that_never_answers_cannot_hang_the_copy(tmp_path: Path):
+    path = path_without(tmp_path, "docker")
+    (path / "docker").symlink_to(docker_client())
+    project = tmp_path / "app"
+    with silent_engine(tmp_path) as silent:
+        result = copier(*copy_args(project, docker_build=True), env=environment(path, **silent))
+    assert_kept(project, result, "docker build -t app .")
+    assert "did not finish within 15 s and was stopped" in result.stderr
+    assert "the Docker engine did not answer" in result.stderr
+
+
+def test_ctrl_c_during_the_task_keeps_the_project_and_lists_what_is_left(tmp_path: Path):
+    path = path_without(tmp_path, "docker")
+    (path / "docker").symlink_to(docker_client())
+    project = tmp_path / "app"
+    with silent_engine(tmp_path) as silent:
+        # Its own process group, as a terminal makes one: Ctrl-C reaches copier and the hook.
+        copy = subprocess.Popen(
+            [sys.executable, "-m", "copier", *copy_args(project, docker_build=True)],
+            env=environment(path, **silent),
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,
+        )
+        assert copy.stderr is not None
+        seen = []
+        for line in copy.stderr:  # until the hook waits on the engine
+            seen.append(line)
+            if "running" in line and "docker version" in line:
+                break
+        os.killpg(copy.pid, signal.SIGINT)
+        try:
+            rest = copy.communicate(timeout=60)[1]
+        finally:
+            with suppress(ProcessLookupError):
+                os.killpg(copy.pid, signal.SIGKILL)
+    stderr = "".join(seen) + rest
+    assert "Traceback" not in stderr.split("copier-uv-docker: interrupted")[0]
+    assert "copier-uv-docker: interrupted: the steps after this point were not run." in stderr
+    assert "    docker build -t app .\n" in stderr
+    assert (project / "uv.lock").is_file() and (project / "Dockerfile").is_file()
+
+
+def test_inside_a_uv_workspace_the_parent_is_never_changed_and_the_user_is_told(
+    tmp_path: Path,
+):
+    parent = tmp_path / "monorepo"
+    (parent / "services").mkdir(parents=True)
+    (parent / "pyproject.toml").write_text(
+        '[project]\nname = "monorepo"\nversion = "0"\nrequires-python = ">=3.11"\n'
+        '[tool.uv.workspace]\nmembers = ["services/*"]\n'
+    )
+    run_ok(["uv", "lock", "--quiet"], cwd=parent)
+    before = {p.name: p.read_text() for p in parent.iterdir() if p.is_file()}
+    project = parent / "services" / "app"
+    result = copier(*copy_args(project))
+    assert_kept(project, result, "uv lock")
+    assert f"a member of the uv workspace at {parent}" in result.stderr
+    assert "add this folder to `exclude` under [tool.uv.workspace]" in result.stderr
+    assert {p.name: p.read_text() for p in parent.iterdir() if p.is_file()} == before
+    assert not (project / "uv.lock").exists()
+
+
+def test_copy_into_the_current_folder_names_it_absolutely(tmp_path: Path):
+    project = tmp_path / "here"
+    project.mkdir()
+    result = subprocess.run(
+        [sys.executable, "-m", "copier", "copy", "--trust", "--defaults", str(ROOT), "."],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"Your project here is ready in {project}.\n" in result.stderr
+    assert f"  cd {project}\n" in result.stderr and " ready in ." not in result.stderr
+
+
+def test_recopy_gives_no_first_copy_advice(tmp_path: Path):
+    project = tmp_path / "app"
+    assert copier(*copy_args(project)).returncode == 0
+    assert "git init" in copier(*copy_args(tmp_path / "other")).stderr
+    run_ok(["git", "init", "-q"], cwd=project)
+    run_ok(["git", "add", "-A"], cwd=project)
+    run_ok(["git", "commit", "-q", "-m", "start"], cwd=project)
+    result = copier("recopy", "--trust", "--defaults", "--overwrite", str(project))
+    assert result.returncode == 0, result.stderr
+    assert f"Your project app is ready in {project}." in result.stderr
+    assert "git init" not in result.stderr
 
 
 def test_a_failed_lock_skips_the_build_and_lists_both_commands(tmp_path: Path):

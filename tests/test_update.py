@@ -170,7 +170,8 @@ def test_conflict_in_pyproject_is_reported_and_nothing_is_lost(project: Path):
     result = update(project, "--conflict", "inline")
     assert result.returncode == 0, result.stderr
     assert CONFLICT.search(pyproject.read_text()), "no conflict was produced"
-    assert "pyproject.toml holds merge conflict markers" in result.stderr
+    assert "pyproject.toml is in conflict" in result.stderr
+    assert "the update left conflicts in:\n  pyproject.toml\n" in result.stderr
     assert "    uv lock\n" in result.stderr
     assert (project / "uv.lock").read_text() == lock_before
     assert not CONFLICT.search(lock_before)
@@ -230,11 +231,73 @@ def test_renamed_question_keeps_the_answer_through_a_versioned_migration(
     assert authors == [{"name": "Ada Lovelace"}]
 
 
-def test_changing_the_ci_answer_during_update_swaps_the_ci_files(project: Path):
-    assert (project / ".github/workflows/ci.yml").is_file()
+def test_changing_the_ci_answer_during_update_swaps_the_ci_files_and_keeps_the_owners_aside(
+    project: Path,
+):
+    workflow = project / ".github/workflows/ci.yml"
+    workflow.write_text(workflow.read_text() + "# the owner's own step\n")
+    commit_all(project, "Owner's CI edit")
     result = update(project, "--data", "ci=gitlab", "--data", "precommit=false")
     assert result.returncode == 0, result.stderr
     assert_clean_merge(project)
-    assert not (project / ".github").exists()
+    # No GitHub workflow or pre-commit configuration is active any more...
+    assert not list((project / ".github").rglob("*.yml"))
     assert not (project / ".pre-commit-config.yaml").exists()
     assert (project / ".gitlab-ci.yml").is_file() and (project / "renovate.json").is_file()
+    # ...and the owner's last versions are kept beside them, and announced.
+    kept = project / ".github/workflows/ci.yml.kept"
+    assert kept.read_text().endswith("# the owner's own step\n")
+    assert (project / ".pre-commit-config.yaml.kept").is_file()
+    assert "the update removed files your answers no longer ask for" in result.stderr
+    assert f".github/workflows/ci.yml (your copy: {kept.relative_to(project)})" in result.stderr
+
+
+def test_owner_lines_sent_to_a_rej_file_are_never_dropped_from_the_lock(project: Path):
+    # The owner's `uv add --dev pytest-cov` sits right next to the line the template changes.
+    run_ok(["uv", "add", "--quiet", "--dev", "pytest-cov"], cwd=project)
+    commit_all(project, "Owner's coverage")
+    lock_before = (project / "uv.lock").read_text()
+    result = update(project, "--conflict", "rej")
+    assert result.returncode == 0, result.stderr
+    assert (project / "pyproject.toml.rej").is_file(), "no .rej was produced"
+    assert "  pyproject.toml.rej\n" in result.stderr
+    assert "uv.lock was not updated, so none of your locked packages is dropped" in result.stderr
+    assert (project / "uv.lock").read_text() == lock_before
+    assert 'name = "pytest-cov"' in lock_before
+
+
+def test_conflict_markers_in_the_dockerfile_are_listed_after_the_update(project: Path):
+    dockerfile = project / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text().replace("PYTHONUNBUFFERED", "PYTHONFAULT"))
+    text = dockerfile.read_text()
+    # The owner edits the very line the template changes.
+    dockerfile.write_text(
+        text.replace('ENV PATH="/app/.venv/bin:$PATH"', 'ENV PATH="/opt/x:$PATH"')
+    )
+    commit_all(project, "Owner's PATH")
+    result = update(project, "--conflict", "inline")
+    assert result.returncode == 0, result.stderr
+    assert CONFLICT.search(dockerfile.read_text()), "no conflict was produced"
+    assert "the update left conflicts in:\n  Dockerfile\n" in result.stderr
+    assert "Resolve each `<<<<<<<` block" in result.stderr
+
+
+def test_a_deleted_pyproject_is_reported_without_a_traceback(project: Path):
+    (project / "pyproject.toml").unlink()
+    commit_all(project, "Owner deletes pyproject.toml")
+    result = update(project, "--conflict", "rej")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "pyproject.toml is gone from the project, so uv.lock was not updated" in result.stderr
+
+
+def test_an_update_that_drops_a_locked_package_says_so(project: Path, template: Path):
+    # v3.0.0 of the template drops pytest from the dev group; the project has it locked.
+    pyproject = template / "template/pyproject.toml.jinja"
+    pyproject.write_text(pyproject.read_text().replace('    "pytest>=9",\n', ""))
+    commit_all(template, "v3: no pytest")
+    git(template, "tag", "v3.0.0")
+    result = update(project)
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"uv.lock no longer holds [a-z, ]*\bpytest\b", result.stderr), result.stderr
+    run_ok(["uv", "lock", "--check"], cwd=project)
