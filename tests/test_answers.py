@@ -1,0 +1,190 @@
+"""Every answer the questions accept gives a project that passes its own checks; every answer
+they refuse is refused first, in one line naming the question (Hypothesis, tests/answers.py).
+
+The default profile fits CI; `HYPOTHESIS_PROFILE=deep uv run pytest tests/test_answers.py`
+draws far more. What a run finds is kept below as an explicit @example.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+import tomllib
+from functools import cache
+from pathlib import Path
+
+import pytest
+import yaml
+from answers import REFUSED, RESERVED, accepted_answers, is_valid_name
+from helpers import ROOT, copier, lockable_pythons, render
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+# A project's tools, run on every drawn project: (name, command).
+CHECKS = [
+    ("ruff check", ["ruff", "check", "--no-cache", "--quiet", "."]),
+    ("ruff format", ["ruff", "format", "--no-cache", "--check", "--quiet", "."]),
+    ("hadolint", ["hadolint", "Dockerfile"]),
+    ("uv lock", ["uv", "lock", "--quiet"]),
+    ("uv lock --check", ["uv", "lock", "--check", "--quiet"]),
+]
+
+
+@cache
+def pyproject_validator():
+    from validate_pyproject import api
+
+    return api.Validator()
+
+
+def parse_every_data_file(project: Path) -> None:
+    for path in project.rglob("*"):
+        if path.suffix == ".toml":
+            tomllib.loads(path.read_text())
+        elif path.suffix in {".yml", ".yaml"} or path.name == ".copier-answers.yml":
+            yaml.safe_load(path.read_text())
+        elif path.suffix == ".json":
+            json.loads(path.read_text())
+
+
+def assert_passes_its_checks(project: Path, answers: dict[str, object]) -> None:
+    parse_every_data_file(project)
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    pyproject_validator()(pyproject)
+    # Free text lands verbatim wherever it is read back.
+    assert pyproject["project"]["description"] == answers["description"]
+    recorded = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert {k: recorded[k] for k in answers} == answers
+    if answers["author_name"] or answers["author_email"]:
+        (author,) = pyproject["project"]["authors"]
+        assert author.get("name", "") == answers["author_name"]
+        assert author.get("email", "") == answers["author_email"]
+    for name, command in CHECKS:
+        if command[0] == "uv" and answers["python_version"] not in lockable_pythons():
+            continue  # test_copy_locks_the_project_for_every_python_choice says why
+        done = subprocess.run(command, cwd=project, capture_output=True, text=True, check=False)
+        assert done.returncode == 0, f"{name} failed on {answers}:\n{done.stdout}{done.stderr}"
+
+
+@given(answers=accepted_answers())
+@example(  # the README's promise broke at 14 characters (E501) and 25 (ruff format)
+    answers={
+        "project_name": "a" * 64,
+        "description": 'Say "hi" \\ $(id) {{ x }} <<<<<<< before updating',
+        "author_name": 'O\'Hara, "Ada" \\',
+        "author_email": "o'hara+tag@example.org",
+        "license": "MIT",
+        "python_version": "3.12",
+        "base_image": "uv",
+        "repository_url": "https://example.org/a/b",
+        "ci": "gitlab",
+        "precommit": True,
+    }
+)
+@example(  # hadolint misread `\\"` in a double-quoted LABEL: now single quotes
+    answers={
+        "project_name": "a",
+        "description": '<<<"\\"<<\\\\"""',
+        "author_name": "",
+        "author_email": "",
+        "license": "MIT",
+        "python_version": "3.11",
+        "base_image": "python-slim",
+        "repository_url": "",
+        "ci": "github",
+        "precommit": False,
+    }
+)
+def test_every_accepted_answer_gives_a_project_that_passes_its_checks(answers):
+    with tempfile.TemporaryDirectory() as scratch:
+        project = render(Path(scratch) / "p", **answers)
+        assert_passes_its_checks(project, answers)
+
+
+def refusal(question: str, value: object) -> str:
+    """Render with one bad answer; insist nothing was written; return copier's reason."""
+    with tempfile.TemporaryDirectory() as scratch:
+        destination = Path(scratch) / "p"
+        with pytest.raises(ValueError) as refused:
+            render(destination, **{question: value})
+        assert not destination.exists(), "something was written before the refusal"
+    return str(refused.value)
+
+
+@given(refused=REFUSED)
+@example(refused=("project_name", "my-app\n"))  # a YAML block scalar's trailing newline
+@example(refused=("description", "one line\n"))
+@example(refused=("author_email", "ada@example.org\n"))  # `$` let a trailing newline pass
+@example(refused=("description", "It's a back\\slash"))  # hadolint cannot read both
+@example(refused=("description", "ends with a backslash \\"))
+@example(refused=("project_name", "pytest"))  # uv cannot lock a project that depends on itself
+def test_every_refused_answer_is_refused_first_in_one_line_naming_the_question(refused):
+    question, value = refused
+    reason = refusal(question, value)
+    assert reason.startswith(f"Validation error for question '{question}': ")
+    assert "\n" not in reason.strip()
+
+
+def test_every_reserved_name_is_a_package_a_fresh_project_locks(generated):
+    """The validator's list of names a project cannot take, against the real lock."""
+    project = generated(project_name="fresh")
+    lock = tomllib.loads((project / "uv.lock").read_text())
+    locked = {package["name"] for package in lock["package"]} - {"fresh"}
+    assert set(RESERVED) == locked
+
+
+@pytest.mark.parametrize("name", RESERVED)
+def test_a_name_shared_with_a_dependency_would_not_lock(tmp_path: Path, name: str):
+    """Why the names are refused: uv cannot lock them (rendered under another name, renamed)."""
+    project = render(tmp_path / "p", project_name="stand-in-name")
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('"stand-in-name"', f'"{name}"', 1))
+    done = subprocess.run(["uv", "lock"], cwd=project, capture_output=True, text=True)
+    assert done.returncode != 0, f"uv locked a project named {name}"
+
+
+@given(folder=st.text(st.characters(exclude_characters="/\0"), min_size=1, max_size=120))
+@example(folder="My_Service")
+@example(folder="123 Café..App")
+@example(folder="___")
+@example(folder="-" * 10 + "a" * 100)
+def test_the_default_name_from_the_folder_is_valid_or_absent(folder: str):
+    if folder in {".", ".."} or len(folder.encode()) > 255:
+        return
+    with tempfile.TemporaryDirectory() as scratch:
+        try:
+            project = render(Path(scratch) / folder)
+        except ValueError as refused:  # nothing usable in the folder's name: no default
+            assert "The project name is empty" in str(refused)
+            return
+        name = tomllib.loads((project / "pyproject.toml").read_text())["project"]["name"]
+        assert is_valid_name(name), name
+
+
+@pytest.mark.parametrize(
+    ("question", "block"),
+    [("description", "|\n  A service.\n"), ("project_name", "|\n  my-app\n")],
+)
+def test_a_data_file_block_scalar_is_refused_in_one_line(tmp_path: Path, question, block):
+    data = tmp_path / "answers.yml"
+    data.write_text(f"{question}: {block}")
+    destination = tmp_path / "out"
+    result = copier(
+        "copy", "--defaults", "--skip-tasks", "--data-file", str(data), str(ROOT), str(destination)
+    )
+    assert result.returncode != 0 and not destination.exists()
+    reasons = [line for line in result.stderr.splitlines() if "Validation error" in line]
+    assert len(reasons) == 1 and f"question '{question}'" in reasons[0], result.stderr
+    assert "line break" in reasons[0]
+
+
+def test_the_checks_catch_a_broken_project(tmp_path: Path):
+    """The checks above can fail: a line too long for ruff in a generated file."""
+    project = render(tmp_path / "p")
+    main = project / "main.py"
+    main.write_text(main.read_text() + f"\nX = {'1 + ' * 40}1\n")
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    answers = {k: v for k, v in answers.items() if not k.startswith("_")}
+    with pytest.raises(AssertionError, match="ruff"):
+        assert_passes_its_checks(project, answers)
