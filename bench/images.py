@@ -7,7 +7,9 @@ For each base_image and each Python the machine can lock for, the median of --re
   `uv add` of the --with packages, if any;
 - cold build: `docker build --no-cache` (uv's cache mount stays warm, as on a developer machine);
 - rebuild: after a one-line change to main.py, with the layer cache;
-- size: the final image, and its overhead over the image its final stage starts from.
+- size: the final image, and its overhead over the image its final stage starts from;
+- stop: `docker stop` of the app made long-running (main() loops), from the command to the
+  container's exit; its exit code must be 0 (137 would mean killed after 10 s).
 Uses the engine and base images the tests use (tests/docker_engine.py, tests/standins.py) and
 prints a Markdown report saying whether the base images were stand-ins.
 """
@@ -31,11 +33,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 import docker_engine
 import standins
 from helpers import (
-    BASE_IMAGES,
     DEBIAN,
     ROOT,
     UV_VERSION,
+    VARIANTS,
     lockable_pythons,
+    long_running,
     slim_image,
     uv_python_image,
 )
@@ -83,6 +86,17 @@ def measure(
     rebuild = timed(build, env, project)
 
     final, base = engine.image_size(tag), engine.image_size(final_base(base_image, python))
+
+    long_running(project)
+    subprocess.run(build, env=env, cwd=project, check=True, capture_output=True)
+    container = engine("run", "-d", "--network", "none", tag).stdout.strip()
+    while "Hello" not in engine("logs", container).stdout:
+        time.sleep(0.1)
+    stop = timed([docker, "stop", container], env)
+    code = engine("inspect", "--format", "{{.State.ExitCode}}", container).stdout.strip()
+    engine("rm", container)
+    if code != "0":
+        raise SystemExit(f"bench: {tag} exited {code} on docker stop")
     engine("image", "rm", tag)
     return {
         "generation": generation,
@@ -90,6 +104,7 @@ def measure(
         "rebuild": rebuild,
         "size": final,
         "overhead": final - base,
+        "stop": stop,
     }
 
 
@@ -129,11 +144,11 @@ def main() -> None:
         )
         print(
             "| base_image | Python | generation | cold build | code-only rebuild | "
-            "rebuild / cold | image size | over its base |"
+            "rebuild / cold | image size | over its base | docker stop |"
         )
-        print("|---|---|---|---|---|---|---|---|")
-        for base_image in BASE_IMAGES:
-            for python in pythons:
+        print("|---|---|---|---|---|---|---|---|---|")
+        for base_image, python in VARIANTS:
+            if python in pythons:
                 runs = []
                 for _ in range(args.repeat):
                     with tempfile.TemporaryDirectory() as scratch:
@@ -142,7 +157,8 @@ def main() -> None:
                 print(
                     f"| {base_image} | {python} | {m['generation']:.2f} s | {m['cold']:.2f} s | "
                     f"{m['rebuild']:.2f} s | {m['rebuild'] / m['cold']:.2f} | "
-                    f"{m['size'] / 1e6:.1f} MB | {m['overhead'] / 1e6:+.2f} MB |",
+                    f"{m['size'] / 1e6:.1f} MB | {m['overhead'] / 1e6:+.2f} MB | "
+                    f"{m['stop']:.2f} s |",
                     flush=True,
                 )
 

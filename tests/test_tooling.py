@@ -88,7 +88,8 @@ def test_schema_validation_catches_a_broken_file(tmp_path: Path, name: str, ci: 
 def test_compose_syncs_code_and_rebuilds_on_dependency_changes(tmp_path: Path):
     project = render(tmp_path / "p", project_name="composed")
     app = yaml.safe_load((project / "compose.yaml").read_text())["services"]["app"]
-    assert app["build"] == "." and app["image"] == "composed"
+    # The development stage, tagged apart from the image you ship.
+    assert app["build"] == {"context": ".", "target": "dev"} and app["image"] == "composed:dev"
     watch = {(rule["action"], rule["path"]): rule for rule in app["develop"]["watch"]}
     assert watch[("sync+restart", ".")]["target"] == "/app"
     assert ".venv/" in watch[("sync+restart", ".")]["ignore"]
