@@ -79,6 +79,9 @@ def cli_plugins(folder: Path, compose: Path | None) -> Path:
     """A DOCKER_CONFIG folder whose cli-plugins are sid's buildx and, if given, compose."""
     plugins = folder / "cli-plugins"
     plugins.mkdir(parents=True, exist_ok=True)
+    config = folder / "config.json"  # Podman, too, reads DOCKER_CONFIG, and wants this file
+    if not config.exists():
+        config.write_text("{}\n")
     for name, target in (("docker-buildx", buildx_plugin()), ("docker-compose", compose)):
         link = plugins / name
         if target is not None and not link.exists():

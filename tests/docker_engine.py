@@ -115,11 +115,9 @@ def start(docker: str) -> Engine | str:
     if SID:  # its containerd and shims first; runc is the machine's
         tree = sid_tree()
         env["PATH"] = os.pathsep.join([str(tree / "usr/bin"), str(tree / "usr/sbin"), env["PATH"]])
-        config = data_root / "docker-config"
-        (config / "cli-plugins").mkdir(parents=True, exist_ok=True)
-        plugin = config / "cli-plugins" / "docker-buildx"
-        if not plugin.exists():
-            plugin.symlink_to(tree / "usr/libexec/docker/cli-plugins/docker-buildx")
+        import debian_tools
+
+        config = debian_tools.cli_plugins(data_root / "docker-config", compose=None)
         env["DOCKER_CONFIG"] = str(config)
     with log.open("ab") as log_file:
         # Its output goes to a file and it reads nothing: a daemon holding the test run's

@@ -179,7 +179,7 @@ def podman(docker) -> list[str]:
 
 
 @pytest.mark.parametrize("base_image", BASE_IMAGES)
-def test_podman_builds_and_runs_the_image_and_stops_it_cleanly(podman, generated, base_image):
+def test_podman_builds_and_runs_the_image_as_its_unprivileged_user(podman, generated, base_image):
     name = f"podman-{uuid.uuid4().hex[:10]}"
     project = generated(project_name=name, base_image=base_image)
     limits = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1000:1000"]

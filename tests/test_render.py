@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import tomllib
@@ -35,6 +36,7 @@ EXPECTED = GUIDE_TREE | {
     ".pre-commit-config.yaml",
     ".github/dependabot.yml",
     ".github/workflows/ci.yml",
+    ".github/workflows/template-update.yml",
 }
 
 
@@ -85,8 +87,10 @@ def test_no_rendered_file_keeps_jinja_syntax_or_template_suffix(tmp_path: Path):
     for path in project.rglob("*"):
         assert not path.name.endswith(".jinja")
         if path.is_file():
-            # GitHub Actions expressions, `${{ ... }}`, are meant to be there.
-            text = path.read_text().replace("${{", "")
+            # GitHub Actions expressions, `${{ ... }}`, metadata-action's own patterns,
+            # `{{version}}`, and docker's `--format '{{ json .SBOM }}'` are meant to be there.
+            text = re.sub(r"pattern=[{}.\w]+", "", path.read_text().replace("${{", ""))
+            text = re.sub(r"'\{\{ json \.\w+ \}\}'", "", text)
             assert "{{" not in text and "{%" not in text, path
 
 
@@ -105,7 +109,7 @@ def test_generated_pyproject_is_valid_pep_621(tmp_path: Path):
     project = render(tmp_path / "p", author_name="Ada", author_email="ada@example.org")
     run_ok([sys.executable, "-m", "validate_pyproject", "pyproject.toml"], cwd=project)
     pyproject = tomllib.loads((project / "pyproject.toml").read_text())
-    assert pyproject["dependency-groups"]["dev"][0].startswith("pytest")
+    assert any(d.startswith("pytest") for d in pyproject["dependency-groups"]["dev"])
     assert any(d.startswith("ruff") for d in pyproject["dependency-groups"]["dev"])
 
 

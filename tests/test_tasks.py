@@ -86,7 +86,7 @@ def test_offline_lock_of_a_project_with_dependencies_keeps_the_project(tmp_path:
     # uv's own reason, relayed in the hook's one-line summary, not a guess.
     summary = next(line for line in result.stderr.splitlines() if "`uv lock` failed" in line)
     assert re.search(r"failed \(exit code \d+\): error: No solution found", summary), summary
-    assert "cause: Because pytest was not found in the cache" in summary
+    assert re.search(r"cause: Because [\w-]+ was not found in the cache", summary), summary
     assert "hint: Packages were unavailable because the network was disabled" in summary
     assert not (project / "uv.lock").exists()
 

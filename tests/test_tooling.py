@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import subprocess
@@ -12,18 +13,24 @@ from pathlib import Path
 import pytest
 import yaml
 from helpers import UV_VERSION, render, run_ok
+from test_workflows import ACTIONS, WORKFLOW, lint, unpinned_actions
 
 # Every YAML or JSON file a project can get, and the published schema it must satisfy
 # (check-jsonschema ships them, so this works offline).
 SCHEMAS = {
     "compose.yaml": "vendor.compose-spec",
     ".github/workflows/ci.yml": "vendor.github-workflows",
+    ".github/workflows/template-update.yml": "vendor.github-workflows",
     ".github/dependabot.yml": "vendor.dependabot",
     ".gitlab-ci.yml": "vendor.gitlab-ci",
     "renovate.json": "vendor.renovate",
 }
 CI_FILES = {
-    "github": {".github/workflows/ci.yml", ".github/dependabot.yml"},
+    "github": {
+        ".github/workflows/ci.yml",
+        ".github/workflows/template-update.yml",
+        ".github/dependabot.yml",
+    },
     "gitlab": {".gitlab-ci.yml", "renovate.json"},
     "none": set(),
 }
@@ -106,23 +113,66 @@ def test_ci_answer_generates_only_that_providers_files(tmp_path: Path, ci: str):
     assert (project / ".github").exists() == (ci == "github")
 
 
-def test_github_workflow_passes_zizmor_security_audit_at_its_most_pedantic(tmp_path: Path):
-    project = render(tmp_path / "p", ci="github")
+@pytest.mark.parametrize("template_update", [True, False])
+def test_all_of_github_is_schema_valid_actionlint_and_zizmor_clean(tmp_path: Path, template_update):
+    project = render(tmp_path / "p", ci="github", template_update=template_update)
+    workflows = sorted((project / ".github/workflows").glob("*.yml"))
+    expected = {"ci.yml"} | ({"template-update.yml"} if template_update else set())
+    assert {w.name for w in workflows} == expected
+    for workflow in workflows:
+        assert lint(workflow) == [], workflow.name
     audit = subprocess.run(
-        [
-            "zizmor",
-            "--offline",
-            "--persona=pedantic",
-            "--format=plain",
-            ".github/workflows/ci.yml",
-        ],
+        ["zizmor", "--offline", "--persona=pedantic", "--format=plain", ".github"],
         cwd=project,
         capture_output=True,
         text=True,
         check=False,
     )
-    assert audit.returncode == 0, audit.stdout + audit.stderr
-    assert "No findings to report" in audit.stdout + audit.stderr
+    assert audit.returncode == 0 and "No findings" in audit.stdout + audit.stderr, audit.stdout
+
+
+def test_every_job_has_a_time_bound_and_asks_only_for_its_permissions(tmp_path: Path):
+    project = render(tmp_path / "p", ci="github")
+    for path in (project / ".github/workflows").glob("*.yml"):
+        workflow = yaml.safe_load(path.read_text())
+        assert workflow["permissions"] == {}, path.name
+        for name, job in workflow["jobs"].items():
+            assert 0 < job["timeout-minutes"] <= 60, (path.name, name)
+            assert job["permissions"], (path.name, name)
+            assert "write-all" not in str(job["permissions"])
+    gitlab = yaml.safe_load((render(tmp_path / "gl", ci="gitlab") / ".gitlab-ci.yml").read_text())
+    jobs = {k: v for k, v in gitlab.items() if not k.startswith(".") and isinstance(v, dict)}
+    jobs = {k: v for k, v in jobs.items() if "script" in v or "extends" in v}
+    assert all("timeout" in job for job in jobs.values()), sorted(jobs)
+
+
+def test_every_action_is_a_current_node24_release_pinned_to_its_commit(tmp_path: Path):
+    project = render(tmp_path / "p", ci="github")
+    for path in [*(project / ".github/workflows").glob("*.yml"), WORKFLOW]:
+        assert unpinned_actions(path) == [], path
+        for use in re.findall(r"uses: (\S+)@(\S+) # (\S+)", path.read_text()):
+            assert ACTIONS[use[0]] == (use[2], use[1]), use
+
+
+def test_ci_reads_uv_from_the_dockerfile_so_one_bot_pull_request_moves_both(tmp_path: Path):
+    for base_image in ("python-slim", "uv"):
+        project = render(tmp_path / base_image, ci="github", base_image=base_image)
+        for path in (project / ".github/workflows").glob("*.yml"):
+            steps = [
+                s for job in yaml.safe_load(path.read_text())["jobs"].values() for s in job["steps"]
+            ]
+            (pin,) = [s for s in steps if s.get("id") == "uv"]
+            output = tmp_path / "out"
+            output.unlink(missing_ok=True)
+            subprocess.run(
+                ["bash", "-c", pin["run"]],
+                cwd=project,
+                env={**os.environ, "GITHUB_OUTPUT": str(output)},
+                check=True,
+            )
+            assert output.read_text() == f"version={UV_VERSION}\n"
+            setup = next(s for s in steps if s.get("uses", "").startswith("astral-sh/setup-uv@"))
+            assert setup["with"]["version"] == "${{ steps.uv.outputs.version }}"
 
 
 def test_github_workflow_checks_then_builds_both_platforms_and_pushes_on_default_branch(
@@ -131,9 +181,7 @@ def test_github_workflow_checks_then_builds_both_platforms_and_pushes_on_default
     project = render(tmp_path / "p", ci="github")
     workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())
     checks = workflow["jobs"]["checks"]["steps"]
-    setup_uv = next(s for s in checks if s.get("uses", "").startswith("astral-sh/setup-uv@"))
-    assert setup_uv["with"]["version"] == UV_VERSION
-    commands = [s["run"] for s in checks if "run" in s]
+    commands = [s["run"] for s in checks if "run" in s and "id" not in s]
     assert commands[0] == "uv lock --check"
     assert {"uv run --locked ruff check", "uv run --locked pytest"} <= set(commands)
     image = workflow["jobs"]["image"]
@@ -142,6 +190,20 @@ def test_github_workflow_checks_then_builds_both_platforms_and_pushes_on_default
     assert build["with"]["platforms"] == "linux/amd64,linux/arm64"
     assert build["with"]["cache-from"] == "type=gha"
     assert "default_branch" in image["env"]["PUSH"] and "PUSH" in build["with"]["push"]
+    # Release tags push too, versioned; the default branch pushes `edge` and `sha-...`.
+    assert workflow[True]["push"]["tags"] == ["v*.*.*"]
+    assert "startsWith(github.ref, 'refs/tags/v')" in image["env"]["PUSH"]
+    meta = next(s for s in image["steps"] if s.get("id") == "meta")
+    rules = meta["with"]["tags"].split("\n")
+    assert {"type=edge", "type=semver,pattern={{version}}"} <= set(rules)
+    assert any(rule.startswith("type=sha") for rule in rules)
+    # An SBOM and provenance on the image, and a signed attestation of where it came from.
+    assert build["with"]["sbom"] is True and build["with"]["provenance"] == "mode=max"
+    attest = next(s for s in image["steps"] if s.get("uses", "").startswith("actions/attest@"))
+    assert attest["with"]["subject-digest"] == "${{ steps.build.outputs.digest }}"
+    assert attest["with"]["push-to-registry"] is True
+    assert image["permissions"]["id-token"] == "write"
+    assert image["permissions"]["attestations"] == "write"
 
 
 @pytest.mark.parametrize("ci", ["github", "gitlab"])
@@ -149,7 +211,8 @@ def test_ci_check_commands_pass_on_a_fresh_project(generated, ci: str):
     project = generated(ci=ci)
     if ci == "github":
         workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())
-        commands = [s["run"] for s in workflow["jobs"]["checks"]["steps"] if "run" in s]
+        steps = workflow["jobs"]["checks"]["steps"]
+        commands = [s["run"] for s in steps if "run" in s and "id" not in s]
     else:
         commands = yaml.safe_load((project / ".gitlab-ci.yml").read_text())["checks"]["script"]
         commands.remove("uv cache prune --ci")  # tidies the CI cache, not a check
@@ -168,10 +231,22 @@ def test_gitlab_pipeline_checks_then_builds_both_platforms_and_pushes_on_default
     )
     assert pipeline["checks"]["script"][0] == "uv lock --check"
     assert pipeline[".buildx"]["variables"]["PLATFORMS"] == "linux/amd64,linux/arm64"
-    push = pipeline["push-image"]
-    assert push["rules"] == [{"if": "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"}]
-    assert "--push" in push["script"][0] and "--cache-to" in push["script"][0]
+    edge = pipeline["push-edge"]
+    assert edge["rules"][-1] == {
+        "if": "$CI_COMMIT_TAG == null && $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"
+    }
+    assert "--push" in edge["script"][0] and "--cache-to" in edge["script"][0]
+    assert ':edge"' in edge["script"][0]
     assert "--push" not in pipeline["build-image"]["script"][0]
+    # A release tag vX.Y.Z pushes X.Y.Z, labelled with that version, with SBOM and provenance.
+    release = pipeline["push-release"]
+    (rule,) = release["rules"]
+    pattern = re.fullmatch(r"\$CI_COMMIT_TAG =~ /(.+)/", rule["if"]).group(1)
+    assert re.fullmatch(pattern, "v1.2.3") and not re.fullmatch(pattern, "v1.2")
+    assert release["script"][0] == 'VERSION="${CI_COMMIT_TAG#v}"'
+    assert "org.opencontainers.image.version=$VERSION" in release["script"][1]
+    for job in (edge, release):
+        assert "--sbom=true --provenance=mode=max" in job["script"][-1]
 
 
 def test_gitlab_pipeline_names_every_image_with_a_tag(tmp_path: Path):
@@ -184,13 +259,27 @@ def test_gitlab_pipeline_names_every_image_with_a_tag(tmp_path: Path):
         assert name and tag and tag != "latest", image
 
 
-def test_dependency_bots_watch_uv_the_base_images_and_the_ci(tmp_path: Path):
+def test_dependency_bots_watch_every_pin_after_a_cooldown_and_move_uv_at_once(tmp_path: Path):
     github = render(tmp_path / "gh", ci="github")
     updates = yaml.safe_load((github / ".github/dependabot.yml").read_text())["updates"]
     assert {u["package-ecosystem"] for u in updates} == {"uv", "docker", "github-actions"}
+    assert all(u["cooldown"]["default-days"] >= 7 for u in updates)
+    (docker,) = [u for u in updates if u["package-ecosystem"] == "docker"]
+    assert docker["groups"]["uv"]["patterns"] == ["ghcr.io/astral-sh/uv*"]
+    # hadolint is pinned by uv.lock now, like ruff: the uv ecosystem moves it.
+    assert "hadolint" not in (github / ".github/workflows/ci.yml").read_text().split("--locked")[0]
     gitlab = render(tmp_path / "gl", ci="gitlab")
     renovate = json.loads((gitlab / "renovate.json").read_text())
     assert "config:recommended" in renovate["extends"]
+    assert renovate["minimumReleaseAge"] == "7 days"
+    (group,) = renovate["packageRules"]
+    assert group["matchPackageNames"] == ["ghcr.io/astral-sh/uv"] and group["groupName"] == "uv"
+    # The binfmt image the CI `docker run`s is found by Renovate's regex manager.
+    (manager,) = renovate["customManagers"]
+    pattern = manager["matchStrings"][0].replace("(?<", "(?P<")
+    found = re.search(pattern, (gitlab / ".gitlab-ci.yml").read_text())
+    assert found and found.group("depName") == "tonistiigi/binfmt"
+    assert found.group("currentValue") == "qemu-v10.2.3"
 
 
 def test_no_precommit_answer_leaves_no_precommit_config(tmp_path: Path):

@@ -301,3 +301,49 @@ def test_an_update_that_drops_a_locked_package_says_so(project: Path, template: 
     assert result.returncode == 0, result.stderr
     assert re.search(r"uv.lock no longer holds [a-z, ]*\bpytest\b", result.stderr), result.stderr
     run_ok(["uv", "lock", "--check"], cwd=project)
+
+
+def template_update_steps(project: Path) -> tuple[str, str]:
+    """The commands the generated template-update workflow runs: the update, the check."""
+    workflow = yaml.safe_load((project / ".github/workflows/template-update.yml").read_text())
+    steps = {s.get("id"): s for s in workflow["jobs"]["update"]["steps"]}
+    return steps["update"]["run"], steps["conflicts"]["run"]
+
+
+def test_the_scheduled_template_update_runs_its_commands_to_a_relocked_update(project: Path):
+    update_command, check = template_update_steps(project)
+    run_ok(["bash", "-c", update_command], cwd=project)
+    run_ok(["bash", "-c", check], cwd=project)  # no conflict: the pull request would open
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["_commit"] == "v2.0.0"
+    assert "ruff" in (project / "pyproject.toml").read_text()
+    run_ok(["uv", "lock", "--check"], cwd=project)  # relocked by the migration
+    assert "def farewell() -> str:" in (project / "main.py").read_text()
+
+
+def test_the_scheduled_template_update_fails_when_conflicts_remain(project: Path):
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('"B"]', '"B", "N"]'))
+    commit_all(project, "Owner's ruff rules")
+    update_command, check = template_update_steps(project)
+    run_ok(["bash", "-c", update_command], cwd=project)
+    failed = subprocess.run(["bash", "-c", check], cwd=project, capture_output=True, text=True)
+    assert failed.returncode == 1 and "left conflicts" in failed.stdout
+
+
+def test_gitlab_runs_the_same_template_update_commands(project: Path, tmp_path: Path):
+    update_command, check = template_update_steps(project)
+    gitlab = copier(
+        "copy",
+        "--trust",
+        "--defaults",
+        "--skip-tasks",
+        "--data",
+        "ci=gitlab",
+        str(ROOT),
+        str(tmp_path / "gl"),
+    )
+    assert gitlab.returncode == 0, gitlab.stderr
+    script = yaml.safe_load((tmp_path / "gl" / ".gitlab-ci.yml").read_text())["template-update"]
+    assert script["script"][0] == update_command
+    assert script["script"][1].splitlines()[0] == check.splitlines()[0]

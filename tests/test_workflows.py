@@ -11,6 +11,20 @@ import yaml
 from helpers import ROOT, UV_VERSION, VARIANTS
 
 WORKFLOW = ROOT / ".github" / "workflows" / "tests.yml"
+# Every action this repository and its generated projects use: the newest release each
+# upstream repository has in the mirror this machine can read (fetched 2026-11-25, histories
+# to mid-August 2026), the commit that tag points at, and a Node 24 runtime (`runs.using` of
+# its action.yml at that tag, read from the same mirrors).
+ACTIONS = {
+    "actions/checkout": ("v7.0.1", "3d3c42e5aac5ba805825da76410c181273ba90b1"),
+    "astral-sh/setup-uv": ("v10.0.1", "20cfd1bf945f4377ade1205e4dbc17946fc9a30d"),
+    "docker/setup-qemu-action": ("v4.2.0", "96fe6ef7f33517b61c61be40b68a1882f3264fb8"),
+    "docker/setup-buildx-action": ("v4.3.0", "37fe631027851001ddb9b187196cc803df7f5f0e"),
+    "docker/login-action": ("v4.1.0", "4907a6ddec9925e35a0a9e82d7399ccc52663121"),
+    "docker/metadata-action": ("v6.2.0", "dc802804100637a589fabce1cb79ff13a1411302"),
+    "docker/build-push-action": ("v7.3.0", "53b7df96c91f9c12dcc8a07bcb9ccacbed38856a"),
+    "actions/attest": ("v4.2.2", "1e69f48acb82d1966a394da916b4c1698aa569d6"),
+}
 # `owner/repo@<40 hex> # vX.Y.Z`: a commit, which cannot be moved, and the release it is.
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
 
