@@ -1,20 +1,24 @@
 """Post-generation tasks of copier-uv-docker, run by copier with its own interpreter.
 
-    tasks.py after-copy --image-tag NAME (--docker-build | --no-docker-build)
+    tasks.py after-copy --image-tag NAME --run COMMAND (--docker-build | --no-docker-build)
         `uv lock`, then `docker build -t NAME .` when asked; then the next steps.
     tasks.py before-update
         put aside the files that an answer switch may delete (CI, bots, pre-commit).
     tasks.py after-update
         list what the merge left in conflict; `uv lock` once, unless pyproject.toml is in
         conflict; say which locked packages the update dropped and which files it deleted.
+    tasks.py check-kind --answers-file FILE KIND
+        after an update's merge: refuse a switch of project kind (the committed answers file
+        says the old one), putting the work tree back to its commit; exit 1.
     tasks.py rename-answer --answers-file FILE OLD NEW
         for a template version that renames a question: keep the project's answer.
 
 Exit behaviour: copier deletes a freshly generated project when a task exits non-zero, so a
 step that fails for a reason outside the template (uv or docker missing, no network, no
 matching Python, a failed build, an interrupt) is reported on stderr with the commands still to
-run, and the task still exits 0: the project stays on disk. Only a misuse of this script exits
-non-zero. Every command runs with a time bound, so nothing here can hang for ever.
+run, and the task still exits 0: the project stays on disk. Only a misuse of this script, or a
+refused switch of project kind (the work tree put back first), exits non-zero. Every
+command runs with a time bound, so nothing here can hang for ever.
 
 Standard library only; every command is an argument list, never a shell string.
 """
@@ -262,13 +266,13 @@ def docker_build(tag: str) -> bool:
     return code == 0
 
 
-def next_steps(tag: str, built: bool) -> None:
+def next_steps(tag: str, run_app: str, built: bool) -> None:
     """What to do now, for this project as it is (absolute path, git or not)."""
     project = Path.cwd()
     steps = [f"cd {shlex.quote(str(project))}"]
     if not Path(".git").exists():  # a first copy, not a recopy into a repository
         steps.append('git init && git add -A && git commit -m "Start from copier-uv-docker"')
-    steps += ["uv run python main.py      # run it", "uv run pytest              # test it"]
+    steps += [f"uv run {run_app}".ljust(26) + " # run it", "uv run pytest              # test it"]
     if not built:
         steps.append(shlex.join(build_command(tag)))
     steps += [f"docker run --rm {tag}", "docker compose watch       # follow your edits"]
@@ -281,7 +285,7 @@ def next_steps(tag: str, built: bool) -> None:
     )
 
 
-def after_copy(tag: str, build: bool) -> None:
+def after_copy(tag: str, run_app: str, build: bool) -> None:
     """Lock, build if asked, then the next steps; whatever fails, the project stays."""
     todo = [LOCK, *([build_command(tag)] if build else [])]
     built = False
@@ -294,7 +298,7 @@ def after_copy(tag: str, build: bool) -> None:
     except Interrupted:
         warn("interrupted: the steps after this point were not run.", *todo)
         return
-    next_steps(tag, built)
+    next_steps(tag, run_app, built)
 
 
 def answer_files() -> Iterator[Path]:
@@ -373,6 +377,35 @@ def after_update() -> None:
         )
 
 
+def check_kind(answers_file: Path, kind: str) -> int:
+    """After the merge: 0 if the project kind is the one committed, else put the work tree back
+    to its commit (copier updates only a clean one, so nothing of the owner's is lost), say
+    why, and return 1."""
+    try:
+        committed = subprocess.run(
+            ["git", "show", f"HEAD:{answers_file.as_posix()}"],
+            capture_output=True,
+            text=True,
+            timeout=PROBE_TIMEOUT,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return 0
+    found = re.search(r"^project_kind: *['\"]?(\w+)", committed, flags=re.M)
+    recorded = found.group(1) if found else "script"  # projects from before kinds
+    if not committed or recorded == kind:
+        return 0
+    for undo in (["git", "reset", "-q", "--hard", "HEAD"], ["git", "clean", "-q", "-fd"]):
+        quiet(undo)
+    say(
+        f"the project kind cannot change on update ({recorded} to {kind}): the kinds' main "
+        "files differ. The update was undone (the work tree is back at its commit). Generate a "
+        "new project of that kind and move your code into it."
+    )
+    return 1
+
+
 def rename_answer(answers_file: Path, old: str, new: str) -> None:
     """Rename a top-level `old: value` line of the answers file, unless `new` is there already.
 
@@ -388,11 +421,15 @@ def main(argv: list[str] | None = None) -> int:
     steps = parser.add_subparsers(dest="step", required=True)
     after_copy_step = steps.add_parser("after-copy", help="lock, then build the image if asked")
     after_copy_step.add_argument("--image-tag", required=True)
+    after_copy_step.add_argument("--run", default="python main.py", help="what runs the app")
     after_copy_step.add_argument(
         "--docker-build", action=argparse.BooleanOptionalAction, required=True
     )
     steps.add_parser("before-update", help="put aside files an answer switch may delete")
     steps.add_parser("after-update", help="report conflicts, relock after copier's merge")
+    kind = steps.add_parser("check-kind", help="refuse an update that switches the kind")
+    kind.add_argument("--answers-file", type=Path, required=True)
+    kind.add_argument("kind")
     rename = steps.add_parser("rename-answer", help="carry an answer to a renamed question")
     rename.add_argument("--answers-file", type=Path, required=True)
     rename.add_argument("old")
@@ -400,10 +437,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     signal.signal(signal.SIGINT, interrupted)
 
+    if args.step == "check-kind":
+        return check_kind(args.answers_file, args.kind)
     if args.step == "rename-answer":
         rename_answer(args.answers_file, args.old, args.new)
     elif args.step == "after-copy":
-        after_copy(args.image_tag, args.docker_build)
+        after_copy(args.image_tag, args.run, args.docker_build)
     elif args.step == "before-update":
         before_update()
     else:

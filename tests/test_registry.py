@@ -28,10 +28,11 @@ from helpers import (
 from registry import manifest_exists, references
 
 CI_CHOICES: list[str] = list(COPIER_YML["ci"]["choices"].values())
+KINDS: list[str] = list(COPIER_YML["project_kind"]["choices"].values())
 # Every question whose answer changes which images a project names.
 COMBINATIONS = [
-    dict(zip(("base_image", "python_version", "ci"), combo, strict=True))
-    for combo in itertools.product(BASE_IMAGES, PYTHON_CHOICES, CI_CHOICES)
+    dict(zip(("base_image", "python_version", "ci", "project_kind"), combo, strict=True))
+    for combo in itertools.product(BASE_IMAGES, PYTHON_CHOICES, CI_CHOICES, KINDS)
 ]
 REQUIRE_REGISTRY = "COPIER_UV_DOCKER_REQUIRE_REGISTRY"
 
@@ -41,11 +42,14 @@ def combination_id(answers: dict[str, str]) -> str:
 
 
 @cache
-def rendered(base_image: str, python_version: str, ci: str, root: Path) -> dict[str, set[str]]:
+def rendered(
+    base_image: str, python_version: str, ci: str, root: Path, project_kind: str = "script"
+) -> dict[str, set[str]]:
     """The image references of one combination, or {} with a "refused" entry if refused."""
-    destination = root / f"{base_image}-{python_version}-{ci}"
+    destination = root / f"{base_image}-{python_version}-{ci}-{project_kind}"
+    answers = {"base_image": base_image, "python_version": python_version, "ci": ci}
     try:
-        render(destination, base_image=base_image, python_version=python_version, ci=ci)
+        render(destination, **answers, project_kind=project_kind, devcontainer=True)
     except ValueError as refusal:
         return {"refused": {str(refusal)}}
     return references(destination)

@@ -131,3 +131,30 @@ def test_generated_project_passes_its_own_checks_out_of_the_box(generated, base_
     run_ok(["uv", "run", "--locked", "ruff", "format", "--check"], cwd=project)
     ran = run_ok(["uv", "run", "--locked", "python", "main.py"], cwd=project)
     assert ran.stdout.startswith(f"Hello from checked-app! (Python {DEFAULT_PYTHON}.")
+
+
+KIND_TREES = {
+    "script": {"main.py", "tests/test_main.py"},
+    "service": {"main.py", "tests/test_main.py"},
+    "package": {"src/kinds/__init__.py", "src/kinds/__main__.py", "tests/test_main.py"},
+}
+
+
+@pytest.mark.parametrize("kind", KIND_TREES)
+def test_each_kind_renders_its_own_tree_and_command(tmp_path: Path, kind: str):
+    project = render(tmp_path / "kinds", project_kind=kind, devcontainer=True)
+    files = {p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file()}
+    code = {f for f in files if f.endswith(".py")}
+    assert code == KIND_TREES[kind]
+    assert ".devcontainer/devcontainer.json" in files
+    dockerfile = (project / "Dockerfile").read_text()
+    command = '["kinds"]' if kind == "package" else '["python", "main.py"]'
+    assert dockerfile.rstrip().endswith(f"CMD {command}")
+    assert ("HEALTHCHECK" in dockerfile) == (kind == "service")
+    assert ("EXPOSE 8000" in dockerfile) == (kind == "service")
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    if kind == "package":
+        assert pyproject["project"]["scripts"] == {"kinds": "kinds:main"}
+        assert pyproject["build-system"]["build-backend"] == "uv_build"
+    else:
+        assert "build-system" not in pyproject

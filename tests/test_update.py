@@ -347,3 +347,66 @@ def test_gitlab_runs_the_same_template_update_commands(project: Path, tmp_path: 
     script = yaml.safe_load((tmp_path / "gl" / ".gitlab-ci.yml").read_text())["template-update"]
     assert script["script"][0] == update_command
     assert script["script"][1].splitlines()[0] == check.splitlines()[0]
+
+
+LANDED = "967f389"  # the last version before project kinds, trixie and the dev stage
+
+
+@pytest.fixture
+def from_landed(tmp_path: Path) -> tuple[Path, Path]:
+    """A git template whose v1.0.0 is the landed version LANDED and v2.0.0 this tree, and a
+    project generated from v1.0.0, committed."""
+    repo = tmp_path / "template"
+    repo.mkdir()
+    archive = subprocess.run(["git", "archive", LANDED], cwd=ROOT, capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(repo)], input=archive.stdout, check=True)
+    git(repo.parent, "init", "-q", str(repo))
+    commit_all(repo, "v1")
+    git(repo, "tag", "v1.0.0")
+    for path in repo.iterdir():
+        if path.name != ".git":
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    listed = git(ROOT, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    for name in filter(None, listed.split("\0")):
+        if (ROOT / name).is_file():
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, repo / name)
+    commit_all(repo, "v2")
+    git(repo, "tag", "v2.0.0")
+    project = tmp_path / "old-project"
+    made = copier("copy", "--trust", "--defaults", "--vcs-ref", "v1.0.0", str(repo), str(project))
+    assert made.returncode == 0, made.stderr
+    git(project.parent, "init", "-q", str(project))
+    commit_all(project, "Start")
+    return repo, project
+
+
+def test_update_from_the_version_before_kinds_keeps_a_script_project(from_landed):
+    _, project = from_landed
+    assert "project_kind" not in (project / ".copier-answers.yml").read_text()
+    result = update(project)
+    assert result.returncode == 0, result.stderr
+    assert_clean_merge(project)
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["project_kind"] == "script" and answers["_commit"] == "v2.0.0"
+    assert not (project / "src").exists()
+    assert "def main() -> None:\n    print(greeting())" in (project / "main.py").read_text()
+    assert base_images_of(project)[0].endswith("-slim-trixie")  # bookworm no more
+    for command in (["uv", "lock", "--check"], ["uv", "run", "--locked", "pytest", "-q"]):
+        run_ok(command, cwd=project)
+    run_ok(["uv", "run", "--locked", "ruff", "check"], cwd=project)
+
+
+def test_switching_the_project_kind_on_update_is_refused_with_the_reason(project: Path):
+    before = git(project, "status", "--porcelain")
+    result = update(project, "--data", "project_kind=service")
+    assert result.returncode != 0
+    assert (
+        "copier-uv-docker: the project kind cannot change on update (script to service)"
+        in result.stderr
+    )
+    assert "The update was undone" in result.stderr
+    assert "def main() -> None:\n    print(greeting())" in (project / "main.py").read_text()
+    assert git(project, "status", "--porcelain") == before
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["_commit"] == "v1.0.0"  # nothing was updated
