@@ -104,13 +104,16 @@ def compose(docker, tmp_path_factory) -> dict[str, str]:
     return env
 
 
-@pytest.mark.parametrize("base_image", BASE_IMAGES)
+@pytest.mark.parametrize(
+    ("base_image", "kind"), [(b, "script") for b in BASE_IMAGES] + [("python-slim", "service")]
+)
 def test_compose_watch_syncs_edits_restarts_and_rebuilds_on_dependency_changes(
-    docker, compose, generated, base_image
+    docker, compose, generated, base_image, kind
 ):
     name = f"watch-{uuid.uuid4().hex[:10]}"
-    project = generated(project_name=name, base_image=base_image)
-    long_running(project)
+    project = generated(project_name=name, base_image=base_image, project_kind=kind)
+    if kind == "script":
+        long_running(project)
 
     def compose_run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(
@@ -125,7 +128,11 @@ def test_compose_watch_syncs_edits_restarts_and_rebuilds_on_dependency_changes(
         return done
 
     def logs() -> str:
-        return compose_run("logs", "--tail", "3", check=False).stdout
+        """What the app says now: its last lines, or a service's answer to GET /."""
+        if kind == "script":
+            return compose_run("logs", "--tail", "3", check=False).stdout
+        fetch = "import urllib.request as u; print(u.urlopen('http://127.0.0.1:8000/').read())"
+        return compose_run("exec", "-T", "app", "python", "-c", fetch, check=False).stdout
 
     log = (project.parent / "watch.log").open("w")
     watch = subprocess.Popen(
@@ -178,15 +185,24 @@ def podman(docker) -> list[str]:
     return [found]
 
 
-@pytest.mark.parametrize("base_image", BASE_IMAGES)
-def test_podman_builds_and_runs_the_image_as_its_unprivileged_user(podman, generated, base_image):
+@pytest.mark.parametrize(
+    ("base_image", "kind"),
+    [(b, "script") for b in BASE_IMAGES] + [("python-slim", "package"), ("uv", "service")],
+)
+def test_podman_builds_and_runs_the_image_as_its_unprivileged_user(
+    podman, generated, base_image, kind
+):
     name = f"podman-{uuid.uuid4().hex[:10]}"
-    project = generated(project_name=name, base_image=base_image)
+    project = generated(project_name=name, base_image=base_image, project_kind=kind)
     limits = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1000:1000"]
     try:
         run_ok([*podman, "build", "-q", "-t", name, "."], cwd=project)
-        ran = run_ok([*podman, "run", "--rm", *limits, "--network", "none", name], cwd=project)
-        assert ran.stdout.startswith(f"Hello from {name}! (Python {DEFAULT_PYTHON}.")
+        if kind == "service":  # serve, and answer its own health probe
+            probe = "python main.py & sleep 3; python main.py health"
+            ran = run_ok([*podman, "run", "--rm", *limits, name, "sh", "-c", probe], project)
+        else:
+            ran = run_ok([*podman, "run", "--rm", *limits, "--network", "none", name], project)
+            assert ran.stdout.startswith(f"Hello from {name}! (Python {DEFAULT_PYTHON}.")
         user = run_ok([*podman, "run", "--rm", *limits, name, "id", "-u"], cwd=project)
         assert user.stdout == "10001\n"
     finally:
