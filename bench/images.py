@@ -1,15 +1,17 @@
 """Measure the generated images: generation, cold build, code-only rebuild, size.
 
-    uv run python bench/images.py [--repeat 3] [--with numpy ...]
+    uv run python bench/images.py [--repeat 3] [--with numpy ...] [--kinds]
 
-For each base_image and each Python the machine can lock for, the median of --repeat runs:
+For each accepted (base_image, python_version) the machine can lock for (with --kinds: each
+(project_kind, base_image), at the default Python), the median of --repeat runs:
 - generation: `copier copy` with its tasks (uv lock), from this working tree, then
   `uv add` of the --with packages, if any;
 - cold build: `docker build --no-cache` (uv's cache mount stays warm, as on a developer machine);
 - rebuild: after a one-line change to main.py, with the layer cache;
 - size: the final image, and its overhead over the image its final stage starts from;
-- stop: `docker stop` of the app made long-running (main() loops), from the command to the
-  container's exit; its exit code must be 0 (137 would mean killed after 10 s).
+- stop: `docker stop` of the running app (a script's or package's main() made to loop; a
+  service as it is, once uvicorn has started), from the command to the container's exit; its
+  exit code must be 0 (137 would mean killed after 10 s).
 Uses the engine and base images the tests use (tests/docker_engine.py, tests/standins.py) and
 prints a Markdown report saying whether the base images were stand-ins.
 """
@@ -33,7 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 import docker_engine
 import standins
 from helpers import (
+    COPIER_YML,
     DEBIAN,
+    DEFAULT_PYTHON,
     ROOT,
     UV_VERSION,
     VARIANTS,
@@ -55,7 +59,12 @@ def final_base(base_image: str, python: str) -> str:
 
 
 def measure(
-    engine: docker_engine.Engine, base_image: str, python: str, scratch: Path, extra: list[str]
+    engine: docker_engine.Engine,
+    base_image: str,
+    python: str,
+    scratch: Path,
+    extra: list[str],
+    kind: str = "script",
 ) -> dict:
     docker, env = engine.client, engine.env
     project = scratch / f"bench-{base_image}-{python.replace('.', '')}"
@@ -71,6 +80,8 @@ def measure(
         f"base_image={base_image}",
         "--data",
         f"python_version={python}",
+        "--data",
+        f"project_kind={kind}",
         str(ROOT),
         str(project),
     ]
@@ -80,17 +91,19 @@ def measure(
     tag = project.name
     build = [docker, "build", "-q", "-t", tag, "."]
     cold = timed([*build[:2], "--no-cache", *build[2:]], env, project)
-    main = project / "main.py"
+    main = next(project.glob("src/*/__init__.py"), project / "main.py")
     # A change never built before, or BuildKit would serve it from an earlier run's cache.
     main.write_text(main.read_text() + f"\n# touched {uuid.uuid4().hex}\n")
     rebuild = timed(build, env, project)
 
     final, base = engine.image_size(tag), engine.image_size(final_base(base_image, python))
 
-    long_running(project)
+    if kind != "service":
+        long_running(project)
     subprocess.run(build, env=env, cwd=project, check=True, capture_output=True)
     container = engine("run", "-d", "--network", "none", tag).stdout.strip()
-    while "Hello" not in engine("logs", container).stdout:
+    started = "Application startup complete" if kind == "service" else "Hello"
+    while started not in engine("logs", container).stdout + engine("logs", container).stderr:
         time.sleep(0.1)
     stop = timed([docker, "stop", container], env)
     code = engine("inspect", "--format", "{{.State.ExitCode}}", container).stdout.strip()
@@ -119,6 +132,9 @@ def main() -> None:
         metavar="PACKAGE",
         help="runtime dependency to add to each project (repeatable)",
     )
+    parser.add_argument(
+        "--kinds", action="store_true", help="each project_kind at the default Python"
+    )
     args = parser.parse_args()
     with docker_engine.running() as engine:
         if isinstance(engine, str):
@@ -143,24 +159,32 @@ def main() -> None:
             + ".\n"
         )
         print(
-            "| base_image | Python | generation | cold build | code-only rebuild | "
+            "| kind | base_image | Python | generation | cold build | code-only rebuild | "
             "rebuild / cold | image size | over its base | docker stop |"
         )
-        print("|---|---|---|---|---|---|---|---|---|")
-        for base_image, python in VARIANTS:
-            if python in pythons:
-                runs = []
-                for _ in range(args.repeat):
-                    with tempfile.TemporaryDirectory() as scratch:
-                        runs.append(measure(engine, base_image, python, Path(scratch), args.extra))
-                m = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
-                print(
-                    f"| {base_image} | {python} | {m['generation']:.2f} s | {m['cold']:.2f} s | "
-                    f"{m['rebuild']:.2f} s | {m['rebuild'] / m['cold']:.2f} | "
-                    f"{m['size'] / 1e6:.1f} MB | {m['overhead'] / 1e6:+.2f} MB | "
-                    f"{m['stop']:.2f} s |",
-                    flush=True,
-                )
+        print("|---|---|---|---|---|---|---|---|---|---|")
+        kinds = COPIER_YML["project_kind"]["choices"].values() if args.kinds else ["script"]
+        cells = [
+            (kind, base_image, python)
+            for kind in kinds
+            for base_image, python in VARIANTS
+            if python in pythons and (not args.kinds or python == DEFAULT_PYTHON)
+        ]
+        for kind, base_image, python in cells:
+            runs = []
+            for _ in range(args.repeat):
+                with tempfile.TemporaryDirectory() as scratch:
+                    where = Path(scratch)
+                    runs.append(measure(engine, base_image, python, where, args.extra, kind))
+            m = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+            print(
+                f"| {kind} | {base_image} | {python} | {m['generation']:.2f} s | "
+                f"{m['cold']:.2f} s | "
+                f"{m['rebuild']:.2f} s | {m['rebuild'] / m['cold']:.2f} | "
+                f"{m['size'] / 1e6:.1f} MB | {m['overhead'] / 1e6:+.2f} MB | "
+                f"{m['stop']:.2f} s |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -100,9 +100,18 @@ def main() -> None:
 
 
 def long_running(project: Path) -> None:
-    """Make a generated project's app run until it is stopped (SIGTERM handling kept)."""
-    main = project / "main.py"
-    text = re.sub(r"\ndef main\(\) -> None:\n    print\(greeting\(\)\)\n", LOOP, main.read_text())
+    """Make a script or package project's app run until stopped (SIGTERM handling kept)."""
+    main = next(project.glob("src/*/__init__.py"), project / "main.py")
+    loop = LOOP.replace(
+        "def main() -> None:\n", "def main() -> None:\n    signal.signal(signal.SIGTERM, stop)\n"
+    )
+    if "src" not in main.parts:
+        loop = LOOP
+    pattern = (
+        r"\ndef main\(\) -> None:\n(    \"\"\".*\"\"\"\n)?"
+        r"(    signal\.signal\(signal\.SIGTERM, stop\)\n)?    print\(greeting\(\)\)\n"
+    )
+    text = re.sub(pattern, loop, main.read_text())
     main.write_text(text.replace("import signal\n", "import signal\nimport time\n"))
     assert "while True" in main.read_text()
 
