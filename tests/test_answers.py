@@ -139,8 +139,10 @@ def test_the_reserved_names_hold_every_package_a_fresh_project_locks(generated, 
 
 def test_the_stdlib_list_holds_every_module_of_every_python_here():
     for version in lockable_pythons():
+        find = ["uv", "python", "find", "--no-project", version]
+        python = subprocess.run(find, capture_output=True, text=True, check=True).stdout.strip()
         names = subprocess.run(
-            [f"python{version}", "-c", "import sys; print(*sys.stdlib_module_names)"],
+            [python, "-c", "import sys; print(*sys.stdlib_module_names)"],
             capture_output=True,
             text=True,
             check=True,

