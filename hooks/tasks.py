@@ -150,18 +150,8 @@ def conflicted_files() -> list[str]:
 
 def workspace_root(uv: list[str]) -> Path | None:
     """The enclosing uv workspace this project would be locked into, if any."""
-    try:
-        done = subprocess.run(
-            [*uv, "workspace", "dir"],
-            capture_output=True,
-            text=True,
-            timeout=PROBE_TIMEOUT,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    root = Path(done.stdout.strip()) if done.returncode == 0 and done.stdout.strip() else None
+    code, found = quiet([*uv, "workspace", "dir"])
+    root = Path(found) if code == 0 and found else None
     return root if root and root.resolve() != Path.cwd().resolve() else None
 
 
@@ -381,17 +371,7 @@ def check_kind(answers_file: Path, kind: str) -> int:
     """After the merge: 0 if the project kind is the one committed, else put the work tree back
     to its commit (copier updates only a clean one, so nothing of the owner's is lost), say
     why, and return 1."""
-    try:
-        committed = subprocess.run(
-            ["git", "show", f"HEAD:{answers_file.as_posix()}"],
-            capture_output=True,
-            text=True,
-            timeout=PROBE_TIMEOUT,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        ).stdout
-    except (OSError, subprocess.TimeoutExpired):
-        return 0
+    _, committed = quiet(["git", "show", f"HEAD:{answers_file.as_posix()}"])
     found = re.search(r"^project_kind: *['\"]?(\w+)", committed, flags=re.M)
     recorded = found.group(1) if found else "script"  # projects from before kinds
     if not committed or recorded == kind:

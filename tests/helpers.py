@@ -6,6 +6,8 @@ import os
 import re
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -114,6 +116,16 @@ def long_running(project: Path) -> None:
     text = re.sub(pattern, loop, main.read_text())
     main.write_text(text.replace("import signal\n", "import signal\nimport time\n"))
     assert "while True" in main.read_text()
+
+
+def wait_for(what: str, probe: Callable[[], bool], seconds: float = 120) -> None:
+    """Poll until probe() is true; fail the test, naming what never came, after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if probe():
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {seconds:.0f} s waiting for {what}")
 
 
 def base_images_of(project: Path) -> list[str]:

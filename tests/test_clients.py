@@ -10,7 +10,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import suppress
@@ -28,19 +27,11 @@ from helpers import (
     run_ok,
     slim_image,
     uv_python_image,
+    wait_for,
 )
 
 pytestmark = pytest.mark.docker
 UV_IMAGE = f"ghcr.io/astral-sh/uv:{UV_VERSION}"
-
-
-def wait_for(what: str, probe: Callable[[], bool], seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if probe():
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {seconds:.0f} s waiting for {what}")
 
 
 @pytest.fixture

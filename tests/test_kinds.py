@@ -5,13 +5,12 @@ project's tests against the mounted work tree."""
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import BASE_IMAGES
+from helpers import BASE_IMAGES, wait_for
 
 pytestmark = pytest.mark.docker
 
@@ -31,15 +30,6 @@ def built(docker, generated) -> Iterator:
     yield build
     if tags:
         docker("image", "rm", "--force", *tags, check=False)
-
-
-def wait_for(what: str, probe, seconds: float = 90) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if probe():
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {seconds:.0f} s waiting for {what}")
 
 
 @pytest.mark.parametrize("base_image", BASE_IMAGES)
