@@ -12,6 +12,7 @@ and unpacked with `dpkg -x` under the cache: nothing is installed, apt's sources
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import lzma
 import re
@@ -40,7 +41,9 @@ def index() -> dict[str, dict[str, str]]:
         ROOT.mkdir(parents=True, exist_ok=True)
         url = f"{mirror()}/dists/{SUITE}/main/binary-amd64/Packages.xz"
         with urllib.request.urlopen(url, timeout=120) as answer:  # noqa: S310 (the apt mirror)
-            cached.write_bytes(lzma.decompress(answer.read()))
+            partial = cached.with_suffix(".partial")
+            partial.write_bytes(lzma.decompress(answer.read()))
+            partial.rename(cached)
     packages = {}
     for stanza in cached.read_text().split("\n\n"):
         fields = dict(re.findall(r"^(Package|Version|Filename|SHA256): (.+)$", stanza, re.M))
@@ -50,7 +53,15 @@ def index() -> dict[str, dict[str, str]]:
 
 
 def unpack(*names: str) -> Path:
-    """Fetch and unpack these packages under ROOT/tree (once); return that tree."""
+    """Fetch and unpack these packages under ROOT/tree (once); return that tree. One process at
+    a time: pytest-xdist's workers may all ask at once."""
+    ROOT.mkdir(parents=True, exist_ok=True)
+    with (ROOT / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _unpack(names)
+
+
+def _unpack(names: tuple[str, ...]) -> Path:
     tree = ROOT / "tree"
     packages = index()
     for name in names:
