@@ -56,7 +56,7 @@ def references(project: Path) -> dict[str, set[str]]:
         text = dockerfile.read_text()
         stages = set(re.findall(r"^FROM \S+ AS (\S+)", text, re.M | re.I))
         names = re.findall(r"^FROM (\S+)", text, re.M | re.I)
-        names += re.findall(r"--from=(\S+)", text)
+        names += re.findall(r"^COPY\b.*?--from=(\S+)", text, re.M | re.I)
         found[dockerfile.relative_to(project).as_posix()] = {n for n in names if n not in stages}
     for path in [
         *project.glob("*.y*ml"),

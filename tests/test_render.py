@@ -53,8 +53,10 @@ def test_every_variant_renders_the_guide_tree_for_its_python(
     assert pyproject["tool"]["ruff"]["target-version"] == f"py{python.replace('.', '')}"
     dockerfile = (project / "Dockerfile").read_text()
     if base_image == "python-slim":
-        assert base_images_of(project) == [slim_image(python)] * 2
-        assert f"COPY --from=ghcr.io/astral-sh/uv:{UV_VERSION} /uv /uvx /bin/" in dockerfile
+        uv = f"ghcr.io/astral-sh/uv:{UV_VERSION}"
+        assert base_images_of(project) == [uv, slim_image(python), slim_image(python)]
+        # uv from a FROM line of its own (which Dependabot moves), then copied in.
+        assert f"FROM {uv} AS uv\n" in dockerfile and "COPY --from=uv /uv /uvx /bin/" in dockerfile
     else:
         assert base_images_of(project) == [uv_python_image(python)]
 

@@ -230,6 +230,11 @@ def test_gitlab_pipeline_checks_then_builds_both_platforms_and_pushes_on_default
         pipeline["checks"]["image"] == f"ghcr.io/astral-sh/uv:{UV_VERSION}-python3.13-trixie-slim"
     )
     assert pipeline["checks"]["script"][0] == "uv lock --check"
+    # No second, merge-request pipeline running every job again.
+    assert pipeline["workflow"]["rules"][0] == {
+        "if": '$CI_PIPELINE_SOURCE == "merge_request_event"',
+        "when": "never",
+    }
     assert pipeline[".buildx"]["variables"]["PLATFORMS"] == "linux/amd64,linux/arm64"
     edge = pipeline["push-edge"]
     assert edge["rules"][-1] == {
@@ -274,6 +279,8 @@ def test_dependency_bots_watch_every_pin_after_a_cooldown_and_move_uv_at_once(tm
     assert renovate["minimumReleaseAge"] == "7 days"
     (group,) = renovate["packageRules"]
     assert group["matchPackageNames"] == ["ghcr.io/astral-sh/uv"] and group["groupName"] == "uv"
+    # ghcr.io gives no release dates: with the default behaviour uv would wait for ever.
+    assert group["minimumReleaseAgeBehaviour"] == "timestamp-optional"
     # The binfmt image the CI `docker run`s is found by Renovate's regex manager.
     (manager,) = renovate["customManagers"]
     pattern = manager["matchStrings"][0].replace("(?<", "(?P<")

@@ -307,6 +307,11 @@ def template_update_steps(project: Path) -> tuple[str, str]:
     """The commands the generated template-update workflow runs: the update, the check."""
     workflow = yaml.safe_load((project / ".github/workflows/template-update.yml").read_text())
     steps = {s.get("id"): s for s in workflow["jobs"]["update"]["steps"]}
+    # Pushed with a token that may change workflow files (GITHUB_TOKEN may not).
+    assert (
+        "secrets.TEMPLATE_UPDATE_TOKEN"
+        in workflow["jobs"]["update"]["steps"][-1]["env"]["GH_TOKEN"]
+    )
     return steps["update"]["run"], steps["conflicts"]["run"]
 
 
@@ -391,7 +396,7 @@ def test_update_from_the_version_before_kinds_keeps_a_script_project(from_landed
     assert answers["project_kind"] == "script" and answers["_commit"] == "v2.0.0"
     assert not (project / "src").exists()
     assert "def main() -> None:\n    print(greeting())" in (project / "main.py").read_text()
-    assert base_images_of(project)[0].endswith("-slim-trixie")  # bookworm no more
+    assert base_images_of(project)[-1].endswith("-slim-trixie")  # bookworm no more
     for command in (["uv", "lock", "--check"], ["uv", "run", "--locked", "pytest", "-q"]):
         run_ok(command, cwd=project)
     run_ok(["uv", "run", "--locked", "ruff", "check"], cwd=project)
