@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import subprocess
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import docker_engine
@@ -89,6 +91,32 @@ def _report_docker_setup(request) -> None:
         request.node.user_properties.append(
             ("docker", f"Docker engine: {engine.client}, {where}. Base images: {bases}.")
         )
+
+
+@pytest.fixture
+def built(docker, generated):
+    """Generate a project and build its image (a stage of it, if given), under a name never
+    built before; remove the images afterwards. Returns (project, tag)."""
+    tags: list[str] = []
+
+    def build(
+        base_image: str,
+        kind: str = "script",
+        prepare: Callable[[Path], None] | None = None,
+        target: str | None = None,
+        **answers: object,
+    ) -> tuple[Path, str]:
+        tag = f"{kind}-{uuid.uuid4().hex[:10]}"
+        project = generated(project_name=tag, project_kind=kind, base_image=base_image, **answers)
+        if prepare:
+            prepare(project)
+        docker("build", *(["--target", target] if target else []), "-t", tag, str(project))
+        tags.append(tag)
+        return project, tag
+
+    yield build
+    if tags:
+        docker("image", "rm", "--force", *tags, check=False)
 
 
 @pytest.fixture

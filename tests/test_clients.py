@@ -11,7 +11,6 @@ import shutil
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable, Iterator
 from contextlib import suppress
 from pathlib import Path
 from subprocess import PIPE
@@ -34,28 +33,9 @@ pytestmark = pytest.mark.docker
 UV_IMAGE = f"ghcr.io/astral-sh/uv:{UV_VERSION}"
 
 
-@pytest.fixture
-def image(docker, generated) -> Iterator[Callable[..., tuple[Path, str]]]:
-    """Generate a project and build its image; remove the images afterwards."""
-    tags: list[str] = []
-
-    def make(base_image: str, prepare: Callable[[Path], None] | None = None) -> tuple[Path, str]:
-        tag = f"client-{uuid.uuid4().hex[:10]}"
-        project = generated(project_name=tag, base_image=base_image)
-        if prepare:
-            prepare(project)
-        docker("build", "-t", tag, str(project))
-        tags.append(tag)
-        return project, tag
-
-    yield make
-    if tags:
-        docker("image", "rm", "--force", *tags, check=False)
-
-
 @pytest.mark.parametrize("base_image", BASE_IMAGES)
-def test_docker_stop_stops_a_long_running_app_cleanly_not_killed(docker, image, base_image):
-    _, tag = image(base_image, long_running)
+def test_docker_stop_stops_a_long_running_app_cleanly_not_killed(docker, built, base_image):
+    _, tag = built(base_image, prepare=long_running)
     container = docker("run", "-d", "--network", "none", tag).stdout.strip()
     try:
         wait_for("the app's first line", lambda: "Hello" in docker("logs", container).stdout)
@@ -67,12 +47,12 @@ def test_docker_stop_stops_a_long_running_app_cleanly_not_killed(docker, image, 
 
 
 @pytest.mark.parametrize("base_image", BASE_IMAGES)
-def test_a_patch_pin_in_python_version_does_not_break_the_image_build(docker, image, base_image):
+def test_a_patch_pin_in_python_version_does_not_break_the_image_build(docker, built, base_image):
     # `uv python pin 3.12.99` on a machine that has it: the image has another patch release.
     def pin(project: Path) -> None:
         (project / ".python-version").write_text(f"{DEFAULT_PYTHON}.99\n")
 
-    _, tag = image(base_image, pin)
+    _, tag = built(base_image, prepare=pin)
     ran = docker("run", "--rm", "--network", "none", tag)
     assert ran.stdout.startswith(f"Hello from {tag}! (Python {DEFAULT_PYTHON}.")
 

@@ -5,9 +5,6 @@ project's tests against the mounted work tree."""
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from helpers import BASE_IMAGES, wait_for
@@ -15,26 +12,9 @@ from helpers import BASE_IMAGES, wait_for
 pytestmark = pytest.mark.docker
 
 
-@pytest.fixture
-def built(docker, generated) -> Iterator:
-    """Generate a project of a kind and build an image of it (a stage, if given)."""
-    tags: list[str] = []
-
-    def build(kind: str, base_image: str, target: str | None = None, **answers) -> tuple[Path, str]:
-        tag = f"{kind}-{uuid.uuid4().hex[:10]}"
-        project = generated(project_name=tag, project_kind=kind, base_image=base_image, **answers)
-        docker("build", *(["--target", target] if target else []), "-t", tag, str(project))
-        tags.append(tag)
-        return project, tag
-
-    yield build
-    if tags:
-        docker("image", "rm", "--force", *tags, check=False)
-
-
 @pytest.mark.parametrize("base_image", BASE_IMAGES)
 def test_service_becomes_healthy_answers_and_stops_cleanly(docker, built, base_image):
-    _, tag = built("service", base_image, port=8123)
+    _, tag = built(base_image, "service", port=8123)
     container = docker("run", "-d", "--network", "none", tag).stdout.strip()
     try:
 
@@ -56,7 +36,7 @@ def test_service_becomes_healthy_answers_and_stops_cleanly(docker, built, base_i
 
 @pytest.mark.parametrize("base_image", BASE_IMAGES)
 def test_package_image_runs_its_entry_point_installed_from_the_wheel(docker, built, base_image):
-    _, tag = built("package", base_image)
+    _, tag = built(base_image, "package")
     module = tag.replace("-", "_")
     ran = docker("run", "--rm", "--network", "none", tag)
     assert ran.stdout.startswith(f"Hello from {tag}! (Python ")
@@ -76,7 +56,7 @@ def test_package_image_runs_its_entry_point_installed_from_the_wheel(docker, bui
 
 @pytest.mark.parametrize("kind", ["script", "service", "package"])
 def test_devcontainer_stage_runs_the_projects_tests_on_the_mounted_work_tree(docker, built, kind):
-    project, tag = built(kind, "python-slim", target="dev", devcontainer=True)
+    project, tag = built("python-slim", kind, target="dev", devcontainer=True)
     config = json.loads((project / ".devcontainer/devcontainer.json").read_text())
     assert config["build"] == {"dockerfile": "../Dockerfile", "context": "..", "target": "dev"}
     # What the editor does: the work tree mounted, postCreateCommand, then the tests.
