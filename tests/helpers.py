@@ -10,8 +10,10 @@ import time
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pythons
+import standins
 from copier._template import load_template_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,13 +50,9 @@ BASE_IMAGES: list[str] = list(COPIER_YML["base_image"]["choices"].values())
 UV_VERSION: str = COPIER_YML["uv_version"]["default"]
 DEBIAN: str = COPIER_YML["debian_release"]["default"]
 # What the registries publish: {repository: {"tags": [...], "source": ..., "read": ...}}.
-PUBLISHED: dict[str, dict[str, object]] = COPIER_YML["published_images"]["default"]
-
-
-def is_published(reference: str) -> bool:
-    """Whether the record lists this `repository:tag` reference."""
-    repository, _, tag = reference.rpartition(":")
-    return tag in PUBLISHED.get(repository, {}).get("tags", [])  # type: ignore[operator]
+# The registry record (published-images.yml), read once, as the stand-in builder reads it.
+PUBLISHED: dict[str, dict[str, Any]] = standins.record()
+is_published = standins.published
 
 
 def slim_image(python: str) -> str:

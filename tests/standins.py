@@ -35,7 +35,9 @@ import sys
 import tempfile
 import urllib.request
 import zipfile
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pythons
 import yaml
@@ -131,11 +133,16 @@ def rootfs(debian: str) -> Path:
     return root
 
 
+@cache
+def record() -> dict[str, dict[str, Any]]:
+    """published-images.yml: {repository: {"tags": [...], "source": ..., "read": ...}}."""
+    return yaml.safe_load(RECORD.read_text())["published_images"]["default"]
+
+
 def published(name: str) -> bool:
     """Whether published-images.yml lists this `repository:tag` reference."""
-    record = yaml.safe_load(RECORD.read_text())["published_images"]["default"]
     repository, _, tag = name.rpartition(":")
-    return tag in record.get(repository, {}).get("tags", [])
+    return tag in record().get(repository, {}).get("tags", [])
 
 
 def python_tree(version: str, debian: str, scratch: Path) -> Path:
