@@ -12,8 +12,9 @@ For each accepted (base_image, python_version) the machine can lock for (with --
 - stop: `docker stop` of the running app (a script's or package's main() made to loop; a
   service as it is, once uvicorn has started), from the command to the container's exit; its
   exit code must be 0 (137 would mean killed after 10 s).
-Uses the engine and base images the tests use (tests/docker_engine.py, tests/standins.py) and
-prints a Markdown report saying whether the base images were stand-ins.
+Uses the engine and base images the tests use (lab/engine.py, lab/standins.py), and the image
+references copier.yml computes (lab/template.py); prints a Markdown report saying whether the
+base images were stand-ins.
 """
 
 from __future__ import annotations
@@ -30,22 +31,11 @@ import time
 import uuid
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-
-import docker_engine
-import standins
-from helpers import (
-    COPIER_YML,
-    DEBIAN,
-    DEFAULT_PYTHON,
-    ROOT,
-    UV_VERSION,
-    VARIANTS,
-    lockable_pythons,
-    long_running,
-    slim_image,
-    uv_python_image,
-)
+from lab import machine, standins
+from lab.engine import Engine, running
+from lab.project import copy_args, long_running
+from lab.pythons import lockable_pythons
+from lab.template import DEBIAN, DEFAULT_PYTHON, KINDS, UV_VERSION, VARIANTS, image
 
 
 def timed(command: list[str], env: dict[str, str], cwd: Path | None = None) -> float:
@@ -54,12 +44,8 @@ def timed(command: list[str], env: dict[str, str], cwd: Path | None = None) -> f
     return time.perf_counter() - start
 
 
-def final_base(base_image: str, python: str) -> str:
-    return uv_python_image(python) if base_image == "uv" else slim_image(python)
-
-
 def measure(
-    engine: docker_engine.Engine,
+    engine: Engine,
     base_image: str,
     python: str,
     scratch: Path,
@@ -68,23 +54,8 @@ def measure(
 ) -> dict:
     docker, env = engine.client, engine.env
     project = scratch / f"bench-{base_image}-{python.replace('.', '')}"
-    copy = [
-        sys.executable,
-        "-m",
-        "copier",
-        "copy",
-        "--trust",
-        "--defaults",
-        "--quiet",
-        "--data",
-        f"base_image={base_image}",
-        "--data",
-        f"python_version={python}",
-        "--data",
-        f"project_kind={kind}",
-        str(ROOT),
-        str(project),
-    ]
+    answers = {"base_image": base_image, "python_version": python, "project_kind": kind}
+    copy = [sys.executable, "-m", "copier", *copy_args(project, **answers), "--quiet"]
     generation = timed(copy, env)
     if extra:
         generation += timed(["uv", "add", "--quiet", *extra], env, project)
@@ -96,7 +67,7 @@ def measure(
     main.write_text(main.read_text() + f"\n# touched {uuid.uuid4().hex}\n")
     rebuild = timed(build, env, project)
 
-    final, base = engine.image_size(tag), engine.image_size(final_base(base_image, python))
+    final, base = engine.image_size(tag), engine.image_size(image("runtime_image", **answers))
 
     if kind != "service":
         long_running(project)
@@ -136,7 +107,8 @@ def main() -> None:
         "--kinds", action="store_true", help="each project_kind at the default Python"
     )
     args = parser.parse_args()
-    with docker_engine.running() as engine:
+    machine.prepare()
+    with running() as engine:
         if isinstance(engine, str):
             raise SystemExit(f"bench: {engine}")
         pythons = lockable_pythons()
@@ -151,8 +123,7 @@ def main() -> None:
         print(
             "Base images: "
             + (
-                "local stand-ins (tests/standins.py), not the official ones: "
-                "sizes are the stand-ins'"
+                "local stand-ins (lab/standins.py), not the official ones: sizes are the stand-ins'"
                 if used
                 else "official"
             )
@@ -163,7 +134,7 @@ def main() -> None:
             "rebuild / cold | image size | over its base | docker stop |"
         )
         print("|---|---|---|---|---|---|---|---|---|---|")
-        kinds = COPIER_YML["project_kind"]["choices"].values() if args.kinds else ["script"]
+        kinds = KINDS if args.kinds else ["script"]
         cells = [
             (kind, base_image, python)
             for kind in kinds

@@ -8,10 +8,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-import docker_engine
 import pytest
-import pythons
-import standins
 from helpers import (
     DEBIAN,
     DEFAULT_PYTHON,
@@ -20,8 +17,12 @@ from helpers import (
     UV_VERSION,
     lockable_pythons,
     missing,
+    stand_in_note,
 )
 from hypothesis import HealthCheck, settings
+
+from lab import debian, pythons, standins
+from lab.engine import running
 
 # Hypothesis: a default run that fits CI, and a deeper one (HYPOTHESIS_PROFILE=deep).
 settings.register_profile(
@@ -36,10 +37,10 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 def pytest_configure(config) -> None:
     """Once, before any worker starts: a real interpreter for every python_version choice,
-    pyenv's or Debian's (tests/pythons.py), where this machine can make them."""
+    pyenv's or Debian's (lab/pythons.py), where this machine can make them."""
     if hasattr(config, "workerinput"):
         return
-    mirror = None if pythons.can_provide() else standins.debian_mirror()
+    mirror = None if pythons.can_provide() else debian.mirror()
     pythons.ensure_host(PYTHON_CHOICES, mirror)
 
 
@@ -59,7 +60,7 @@ def generated(copie):
 def docker():
     """A Docker engine with every base image the variants need, pulled or stood in."""
     versions = {DEFAULT_PYTHON, *(v for _, v in IMAGE_VARIANTS)} & set(lockable_pythons())
-    with docker_engine.running() as engine:
+    with running() as engine:
         if isinstance(engine, str):
             missing(engine)
         try:
@@ -94,12 +95,30 @@ def _report_docker_setup(request) -> None:
 
 
 @pytest.fixture
-def built(docker, generated):
-    """Generate a project and build its image (a stage of it, if given), under a name never
-    built before; remove the images afterwards. Returns (project, tag)."""
+def build(docker):
+    """The one image build of the tests: `docker build` of a project (a stage of it, if given)
+    with BuildKit's plain log, which it returns; a failure says whether the base images were
+    stand-ins. The images are removed afterwards."""
     tags: list[str] = []
 
-    def build(
+    def build_image(project: Path, tag: str, target: str | None = None) -> str:
+        stage = ["--target", target] if target else []
+        done = docker("build", "--progress=plain", *stage, "-t", tag, str(project), check=False)
+        assert done.returncode == 0, f"{stand_in_note(docker, project)}\n{done.stderr}"
+        tags.append(tag)
+        return done.stderr
+
+    yield build_image
+    if tags:
+        docker("image", "rm", "--force", *tags, check=False)
+
+
+@pytest.fixture
+def built(generated, build):
+    """Generate a project and build its image (a stage of it, if given), under a name never
+    built before. Returns (project, tag)."""
+
+    def generate_and_build(
         base_image: str,
         kind: str = "script",
         prepare: Callable[[Path], None] | None = None,
@@ -110,13 +129,10 @@ def built(docker, generated):
         project = generated(project_name=tag, project_kind=kind, base_image=base_image, **answers)
         if prepare:
             prepare(project)
-        docker("build", *(["--target", target] if target else []), "-t", tag, str(project))
-        tags.append(tag)
+        build(project, tag, target)
         return project, tag
 
-    yield build
-    if tags:
-        docker("image", "rm", "--force", *tags, check=False)
+    return generate_and_build
 
 
 @pytest.fixture

@@ -1,4 +1,9 @@
-"""The template's own facts, the machine's Pythons, and runs of copier and uv, for every test."""
+"""The one way the tests make projects: render in-process, run the real copier, run commands in
+a project; and the template's facts from the laboratory (lab/), under the names the tests use.
+
+Importing it prepares the machine's environment (lab/machine.py) before any test runs copier
+or starts the Docker engine.
+"""
 
 from __future__ import annotations
 
@@ -8,70 +13,63 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-import pythons
-import standins
-from copier._template import load_template_config
+from lab import machine
+from lab.paths import ROOT
+from lab.project import copy_args, long_running
+from lab.pythons import lockable_pythons
+from lab.record import published as is_published
+from lab.record import record
+from lab.template import (
+    BASE_IMAGES,
+    COPIER_YML,
+    DEBIAN,
+    DEFAULT_PYTHON,
+    PYTHON_CHOICES,
+    UV_VERSION,
+    VARIANTS,
+    accepted_pair,
+    computed,
+    image,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
+# Re-exported from the lab, under the names the test files import.
+__all__ = [
+    "BASE_IMAGES",
+    "COPIER_YML",
+    "DEBIAN",
+    "DEFAULT_PYTHON",
+    "PYTHON_CHOICES",
+    "UV_VERSION",
+    "VARIANTS",
+    "computed",
+    "copy_args",
+    "image",
+    "is_published",
+    "lockable_pythons",
+    "long_running",
+]
 
+machine.prepare()
 
-def _prepare_environment() -> None:
-    """Make every run see the same, offline-safe world, whatever shell started pytest."""
-    # uv must never try to download an interpreter: the tests say which ones the machine has.
-    os.environ["UV_PYTHON_DOWNLOADS"] = "never"
-    # `uv run pytest` exports the repository's venv; generated projects have their own.
-    os.environ.pop("VIRTUAL_ENV", None)
-    # Real interpreters, one link per version (tests/pythons.py), ahead of pyenv's shims: a shim
-    # answers for the one version in PYENV_VERSION, which a uv started through a shim exports.
-    first = str(pythons.bin_dir())
-    if os.environ["PATH"].split(os.pathsep)[0] != first:
-        os.environ["PATH"] = os.pathsep.join([first, os.environ["PATH"]])
-    for key in ("AUTHOR", "COMMITTER"):
-        os.environ.setdefault(f"GIT_{key}_NAME", "Template Tests")
-        os.environ.setdefault(f"GIT_{key}_EMAIL", "tests@example.org")
-    # Copier runs tasks with plumbum's copy of the environment, taken when pytest-copie's plugin
-    # first imported it: bring that copy in line too.
-    from plumbum import local
-
-    local.env.clear()
-    local.env.update(**os.environ)
-
-
-_prepare_environment()
-COPIER_YML = load_template_config(ROOT / "copier.yml")
-
-PYTHON_CHOICES: list[str] = COPIER_YML["python_version"]["choices"]
-DEFAULT_PYTHON: str = COPIER_YML["python_version"]["default"]
-BASE_IMAGES: list[str] = list(COPIER_YML["base_image"]["choices"].values())
-UV_VERSION: str = COPIER_YML["uv_version"]["default"]
-DEBIAN: str = COPIER_YML["debian_release"]["default"]
 # What the registries publish: {repository: {"tags": [...], "source": ..., "read": ...}}.
-# The registry record (published-images.yml), read once, as the stand-in builder reads it.
-PUBLISHED: dict[str, dict[str, Any]] = standins.record()
-is_published = standins.published
+PUBLISHED: dict[str, dict[str, Any]] = record()
 
 
 def slim_image(python: str) -> str:
-    return f"python:{python}-slim-{DEBIAN}"
+    """docker-library's slim image of this Python, as copier.yml names it."""
+    return image("slim_image", python_version=python)
 
 
 def uv_python_image(python: str) -> str:
-    return f"ghcr.io/astral-sh/uv:{UV_VERSION}-python{python}-{DEBIAN}-slim"
+    """uv's image with this Python, as copier.yml names it."""
+    return image("uv_python_image", python_version=python)
 
 
-def base_image_published(base_image: str, python: str) -> bool:
-    """Whether this base image exists for this Python (the validator refuses it otherwise)."""
-    return base_image != "uv" or is_published(uv_python_image(python))
-
-
-# Every (base_image, python_version) pair the questions accept.
-VARIANTS: list[tuple[str, str]] = [
-    (b, v) for b in BASE_IMAGES for v in PYTHON_CHOICES if base_image_published(b, v)
-]
+# Whether this base image exists for this Python (the validator refuses it otherwise).
+base_image_published = accepted_pair
 
 
 def _chosen(variable: str, default: list[str]) -> list[str]:
@@ -88,32 +86,6 @@ IMAGE_VARIANTS: list[tuple[str, str]] = [
     if b in _chosen("COPIER_UV_DOCKER_IMAGE_BASES", BASE_IMAGES)
     and v in _chosen("COPIER_UV_DOCKER_IMAGE_PYTHONS", PYTHON_CHOICES)
 ]
-
-
-# A long-running app: the template's main.py with a loop instead of one line.
-LOOP = """
-def main() -> None:
-    while True:
-        print(greeting(), flush=True)
-        time.sleep(0.2)
-"""
-
-
-def long_running(project: Path) -> None:
-    """Make a script or package project's app run until stopped (SIGTERM handling kept)."""
-    main = next(project.glob("src/*/__init__.py"), project / "main.py")
-    loop = LOOP.replace(
-        "def main() -> None:\n", "def main() -> None:\n    signal.signal(signal.SIGTERM, stop)\n"
-    )
-    if "src" not in main.parts:
-        loop = LOOP
-    pattern = (
-        r"\ndef main\(\) -> None:\n(    \"\"\".*\"\"\"\n)?"
-        r"(    signal\.signal\(signal\.SIGTERM, stop\)\n)?    print\(greeting\(\)\)\n"
-    )
-    text = re.sub(pattern, loop, main.read_text())
-    main.write_text(text.replace("import signal\n", "import signal\nimport time\n"))
-    assert "while True" in main.read_text()
 
 
 def wait_for(what: str, probe: Callable[[], bool], seconds: float = 120) -> None:
@@ -133,6 +105,12 @@ def base_images_of(project: Path) -> list[str]:
     return [name for name in re.findall(r"^FROM (\S+)", text, re.M) if name not in stages]
 
 
+def stand_in_note(docker: Any, project: Path) -> str:
+    """Whether a project's image was built on local stand-ins, for failure messages."""
+    used = sorted(set(base_images_of(project)) & docker.standins)
+    return f"(built on local stand-ins: {', '.join(used)})" if used else "(official base images)"
+
+
 REQUIRE = "COPIER_UV_DOCKER_REQUIRE"
 
 
@@ -147,23 +125,7 @@ def missing(reason: str) -> None:
 
 def require_python(version: str) -> None:
     if version not in lockable_pythons():
-        missing(f"uv finds no Python {version} here (tests/pythons.py makes one, as root)")
-
-
-@cache
-def lockable_pythons() -> list[str]:
-    """The python_version choices that uv finds an interpreter for on this machine."""
-    found = []
-    for version in PYTHON_CHOICES:
-        probe = subprocess.run(
-            ["uv", "python", "find", "--no-project", version],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if probe.returncode == 0:
-            found.append(version)
-    return found
+        missing(f"uv finds no Python {version} here (`python -m lab pythons` makes one, as root)")
 
 
 def copier(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -175,11 +137,6 @@ def copier(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
         env=env,
         check=False,
     )
-
-
-def copy_args(destination: Path, **answers: object) -> list[str]:
-    data = [arg for key, value in answers.items() for arg in ("--data", f"{key}={value}")]
-    return ["copy", "--trust", "--defaults", *data, str(ROOT), str(destination)]
 
 
 def run_ok(command: list[str], cwd: Path, **kwargs: object) -> subprocess.CompletedProcess[str]:

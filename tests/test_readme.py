@@ -51,10 +51,10 @@ def test_readme_generate_command_works_as_written_with_defaults(tmp_path: Path):
 
 
 def test_readme_standins_command_names_the_pinned_uv_version():
-    from helpers import UV_VERSION
+    from helpers import UV_VERSION, image
 
     assert f"--uv-version {UV_VERSION}" in README
-    assert f"ghcr.io/astral-sh/uv:{UV_VERSION}" in README
+    assert image("uv_image") in README
 
 
 def test_readme_shows_the_hooks_real_message_when_uv_is_missing(tmp_path: Path):

@@ -15,17 +15,20 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-import standins
 from helpers import (
     BASE_IMAGES,
     COPIER_YML,
     PUBLISHED,
     PYTHON_CHOICES,
     UV_VERSION,
+    computed,
     is_published,
     render,
+    uv_python_image,
 )
-from registry import manifest_exists, references
+
+from lab import standins
+from lab.record import manifest_exists, references
 
 CI_CHOICES: list[str] = list(COPIER_YML["ci"]["choices"].values())
 KINDS: list[str] = list(COPIER_YML["project_kind"]["choices"].values())
@@ -93,9 +96,9 @@ def test_every_image_a_project_names_is_published_or_the_answers_are_refused(
 
 def test_every_image_of_a_gitlab_project_on_the_uv_image_is_found(renders: Path):
     assert rendered("uv", "3.13", "gitlab", renders) == {
-        "Dockerfile": {f"ghcr.io/astral-sh/uv:{UV_VERSION}-python3.13-trixie-slim"},
+        "Dockerfile": {uv_python_image("3.13")},
         ".gitlab-ci.yml": {
-            f"ghcr.io/astral-sh/uv:{UV_VERSION}-python3.13-trixie-slim",
+            uv_python_image("3.13"),
             "docker:29",
             "docker:29-dind",
             "tonistiigi/binfmt:qemu-v10.2.3",
@@ -140,8 +143,8 @@ def test_every_rendered_reference_exists_in_its_registry(renders: Path):
 @pytest.mark.parametrize(
     "name",
     [
-        f"ghcr.io/astral-sh/uv:{UV_VERSION}-python3.15-trixie-slim",
-        f"ghcr.io/astral-sh/uv:{UV_VERSION}-python3.12-bookworm-slim",
+        uv_python_image("3.15"),
+        computed(python_version="3.12", debian_release="bookworm")["uv_python_image"],
         "python:3.9-slim-trixie",
     ],
 )

@@ -14,9 +14,9 @@ import yaml
 from helpers import (
     BASE_IMAGES,
     DEFAULT_PYTHON,
-    UV_VERSION,
     VARIANTS,
     base_images_of,
+    image,
     render,
     require_python,
     run_ok,
@@ -53,7 +53,7 @@ def test_every_variant_renders_the_guide_tree_for_its_python(
     assert pyproject["tool"]["ruff"]["target-version"] == f"py{python.replace('.', '')}"
     dockerfile = (project / "Dockerfile").read_text()
     if base_image == "python-slim":
-        uv = f"ghcr.io/astral-sh/uv:{UV_VERSION}"
+        uv = image("uv_image")
         assert base_images_of(project) == [uv, slim_image(python), slim_image(python)]
         # uv from a FROM line of its own (which Dependabot moves), then copied in.
         assert f"FROM {uv} AS uv\n" in dockerfile and "COPY --from=uv /uv /uvx /bin/" in dockerfile

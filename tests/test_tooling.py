@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import ROOT, UV_VERSION, missing, render, run_ok
+from helpers import ROOT, UV_VERSION, missing, render, run_ok, uv_python_image
 from test_workflows import ACTIONS, WORKFLOW, lint, unpinned_actions
 
 # Every YAML or JSON file a project can get, and the published schema it must satisfy
@@ -226,9 +226,7 @@ def test_gitlab_pipeline_checks_then_builds_both_platforms_and_pushes_on_default
 ):
     project = render(tmp_path / "p", ci="gitlab", python_version="3.13")
     pipeline = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
-    assert (
-        pipeline["checks"]["image"] == f"ghcr.io/astral-sh/uv:{UV_VERSION}-python3.13-trixie-slim"
-    )
+    assert pipeline["checks"]["image"] == uv_python_image("3.13")
     assert pipeline["checks"]["script"][0] == "uv lock --check"
     # No second, merge-request pipeline running every job again.
     assert pipeline["workflow"]["rules"][0] == {

@@ -1,5 +1,8 @@
-"""Image references in a generated project, and whether a registry serves them.
+"""The registry record, the image references a generated project names, and the registries.
 
+`record()` is published-images.yml, read once: what the registries publish for the template's
+pins (copier.yml includes the same file, for its validators); `published(reference)` says
+whether it lists a reference, for the tests and the stand-in builder alike.
 `references(project)` finds every image a project names: the Dockerfile's `FROM` and
 `COPY --from=`, the CI jobs' images and services and the images their scripts `docker run`,
 compose's images, the devcontainer's.
@@ -14,10 +17,15 @@ import re
 import urllib.error
 import urllib.parse
 import urllib.request
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
+import yaml  # type: ignore[import-untyped]
+
+from lab.paths import ROOT
+
+RECORD = ROOT / "published-images.yml"
 
 MANIFESTS = ", ".join(
     [
@@ -28,6 +36,18 @@ MANIFESTS = ", ".join(
     ]
 )
 TIMEOUT = 20
+
+
+@cache
+def record() -> dict[str, dict[str, Any]]:
+    """published-images.yml: {repository: {"tags": [...], "source": ..., "read": ...}}."""
+    return yaml.safe_load(RECORD.read_text())["published_images"]["default"]
+
+
+def published(name: str) -> bool:
+    """Whether published-images.yml lists this `repository:tag` reference."""
+    repository, _, tag = name.rpartition(":")
+    return tag in record().get(repository, {}).get("tags", [])
 
 
 def _yaml_images(node: Any) -> list[str]:

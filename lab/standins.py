@@ -1,14 +1,14 @@
 """Build local stand-ins for the base images when no registry can be reached.
 
-    python tests/standins.py --python 3.12 --python 3.14 --uv-version 0.13.9 [--docker DOCKER]
+    python -m lab standins --python 3.12 --python 3.14 --uv-version 0.13.9 [--docker DOCKER]
 
 Makes, under the official names, images that behave like the official ones for a generated
 project, and only for names that published-images.yml lists (a stand-in imitates a published
-image, it never invents a tag):
+image, it never invents a tag). The names are the ones copier.yml computes (lab/template.py):
 
-    python:{v}-slim-{debian}                  Debian minbase + CPython {v} at /usr/local
-    ghcr.io/astral-sh/uv:{uv-version}         FROM scratch with /uv and /uvx
-    ghcr.io/astral-sh/uv:{uv-version}-python{v}-{debian}-slim   the python stand-in + uv
+    slim_image        python:{v}-slim-{debian}: Debian minbase + CPython {v} at /usr/local
+    uv_image          ghcr.io/astral-sh/uv:{uv-version}: FROM scratch with /uv and /uvx
+    uv_python_image   ghcr.io/astral-sh/uv:{uv-version}-python{v}-{debian}-slim: slim_image + uv
 
 CPython comes from pyenv (`$(pyenv root)/versions/{v}.*`), copied to /usr/local in a {debian}
 minbase root, as the official images lay it out. For a version pyenv lacks (3.14, 3.15 here),
@@ -23,7 +23,6 @@ Needs root (debootstrap, chroot).
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
@@ -35,16 +34,16 @@ import sys
 import tempfile
 import urllib.request
 import zipfile
-from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import NamedTuple
 
-import pythons
-import yaml
+from lab import pythons
+from lab.debian import mirror as debian_mirror
+from lab.paths import CACHE
+from lab.record import RECORD, published
+from lab.template import BASE_IMAGES, PYTHON_CHOICES, computed
 
 STANDIN_LABEL = "io.github.copier-uv-docker.stand-in"
-CACHE = pythons.CACHE
-RECORD = Path(__file__).resolve().parents[1] / "published-images.yml"
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 PATH_IN_IMAGE = "/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin"
 # What a slim image needs beyond minbase: Python's shared libraries come with Debian's python3,
@@ -85,16 +84,6 @@ def is_standin(docker: str, name: str) -> bool:
     return labels.stdout.strip() == "true"
 
 
-def debian_mirror() -> str:
-    """The Debian mirror this machine's apt uses (deb822 or one-line sources)."""
-    sources = [Path("/etc/apt/sources.list"), *sorted(Path("/etc/apt/sources.list.d").glob("*"))]
-    for source in sources:
-        text = source.read_text() if source.is_file() else ""
-        for match in re.finditer(r"(?:URIs:|deb)\s+(\S+/debian)/?\s", text):
-            return match.group(1)
-    return "http://deb.debian.org/debian"
-
-
 def rootfs(debian: str) -> Path:
     """A trimmed Debian minbase tree, made once and kept in the cache."""
     root = CACHE / f"rootfs-{debian}"
@@ -131,18 +120,6 @@ def rootfs(debian: str) -> Path:
     shutil.copyfile(HOST_CA_BUNDLE, partial / "etc/ssl/certs/ca-certificates.crt")
     partial.rename(root)
     return root
-
-
-@cache
-def record() -> dict[str, dict[str, Any]]:
-    """published-images.yml: {repository: {"tags": [...], "source": ..., "read": ...}}."""
-    return yaml.safe_load(RECORD.read_text())["published_images"]["default"]
-
-
-def published(name: str) -> bool:
-    """Whether published-images.yml lists this `repository:tag` reference."""
-    repository, _, tag = name.rpartition(":")
-    return tag in record().get(repository, {}).get("tags", [])
 
 
 def python_tree(version: str, debian: str, scratch: Path) -> Path:
@@ -259,6 +236,52 @@ def uv_binaries(uv_version: str, folder: Path) -> Path:
     return out
 
 
+class Recipe(NamedTuple):
+    """How a stand-in is made: "python" (a CPython root), "uv" (uv's binaries FROM scratch) or
+    "uv-python" (the python stand-in `base` plus uv), for one Python version."""
+
+    kind: str
+    python: str = ""
+    base: str = ""
+
+
+def recipes(uv_version: str, debian: str) -> dict[str, Recipe]:
+    """Every image a generated project can start a stage from, under the name copier.yml
+    computes for it (lab/template.py), with the recipe of its stand-in."""
+    table: dict[str, Recipe] = {}
+    for version in PYTHON_CHOICES:
+        names = computed(python_version=version, uv_version=uv_version, debian_release=debian)
+        slim = str(names["slim_image"])
+        table[slim] = Recipe("python", version)
+        table[str(names["uv_python_image"])] = Recipe("uv-python", version, slim)
+        table[str(names["uv_image"])] = Recipe("uv")
+    return table
+
+
+def wanted(versions: list[str], uv_version: str, debian: str) -> set[str]:
+    """The published images a Dockerfile of these Pythons can start a stage from, for any
+    base_image: its builder's, its final stage's, uv's."""
+    unknown = sorted(set(versions) - set(PYTHON_CHOICES))
+    if unknown:
+        raise SystemExit(f"standins: {', '.join(unknown)}: not a python_version of copier.yml")
+    names = {
+        str(values[image])
+        for base_image in BASE_IMAGES
+        for version in versions
+        for values in [
+            computed(
+                base_image=base_image,
+                python_version=version,
+                uv_version=uv_version,
+                debian_release=debian,
+            )
+        ]
+        for image in ("build_image", "runtime_image", "uv_image")
+    }
+    # What no registry publishes is never wanted: no generated project can name it.
+    return {name for name in names if published(name)}
+
+
 def ensure(
     docker: str,
     versions: list[str],
@@ -268,16 +291,9 @@ def ensure(
 ) -> set[str]:
     """Make sure every published base image exists: kept if present, pulled if possible, else
     stood in (unless pull_only). Returns the names that are stand-ins."""
-    candidates = {f"ghcr.io/astral-sh/uv:{uv_version}"}
-    for v in versions:
-        candidates |= {
-            f"python:{v}-slim-{debian}",
-            f"ghcr.io/astral-sh/uv:{uv_version}-python{v}-{debian}-slim",
-        }
-    # What no registry publishes is never wanted: no generated project can name it.
-    wanted = {name for name in candidates if published(name)}
+    images = wanted(versions, uv_version, debian)
     missing = []
-    for name in sorted(wanted):
+    for name in sorted(images):
         if image_exists(docker, name):
             continue
         pulled = subprocess.run([docker, "pull", "-q", name], capture_output=True, check=False)
@@ -289,50 +305,31 @@ def ensure(
         log(f"cannot pull {', '.join(missing)}: building stand-ins")
         with tempfile.TemporaryDirectory(prefix="standins-") as scratch:
             make(docker, missing, uv_version, debian, Path(scratch))
-    return {name for name in wanted if is_standin(docker, name)}
+    return {name for name in images if is_standin(docker, name)}
 
 
 def make(docker: str, names: list[str], uv_version: str, debian: str, scratch: Path) -> None:
+    table = recipes(uv_version, debian)
     uv = None
-    for name in sorted(names, key=lambda n: not n.startswith("python:")):
+    # Python images first: uv's images with Python are built on them.
+    for name in sorted(names, key=lambda n: table[n].kind != "python" if n in table else True):
         if not published(name):
             raise SystemExit(f"standins: {name} is not in {RECORD.name}: no stand-in for it")
-        if match := re.fullmatch(rf"python:(\d+\.\d+)-slim-{debian}", name):
-            tree = python_tree(match.group(1), debian, scratch)
+        recipe = table.get(name)
+        if recipe is None:
+            raise SystemExit(f"standins: no recipe for {name}")
+        if recipe.kind == "python":
+            tree = python_tree(recipe.python, debian, scratch)
             docker_import(docker, tree, [name])
             shutil.rmtree(tree)
             continue
         uv = uv or uv_binaries(uv_version, scratch)
-        if name == f"ghcr.io/astral-sh/uv:{uv_version}":
+        if recipe.kind == "uv":
             log(f"{name}: uv {uv_version} from its PyPI wheel")
             dockerfile = f"FROM scratch\nCOPY uv uvx /\nLABEL {STANDIN_LABEL}=true\n"
-        elif match := re.fullmatch(
-            rf"ghcr.io/astral-sh/uv:{re.escape(uv_version)}-python(\d+\.\d+)-{debian}-slim", name
-        ):
-            base = f"python:{match.group(1)}-slim-{debian}"
-            if not image_exists(docker, base):
-                make(docker, [base], uv_version, debian, scratch)
-            log(f"{name}: {base} + uv {uv_version}")
-            dockerfile = f"FROM {base}\nCOPY uv uvx /usr/local/bin/\n"
         else:
-            raise SystemExit(f"standins: no recipe for {name}")
+            if not image_exists(docker, recipe.base):
+                make(docker, [recipe.base], uv_version, debian, scratch)
+            log(f"{name}: {recipe.base} + uv {uv_version}")
+            dockerfile = f"FROM {recipe.base}\nCOPY uv uvx /usr/local/bin/\n"
         build(docker, dockerfile, uv, name)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--python", action="append", required=True, help="e.g. 3.12; repeat")
-    parser.add_argument("--uv-version", required=True, help="as pinned in copier.yml")
-    parser.add_argument("--debian", default="trixie")
-    parser.add_argument(
-        "--docker",
-        default="/usr/bin/docker" if Path("/usr/bin/docker").exists() else "docker",
-        help="docker client with BuildKit",
-    )
-    args = parser.parse_args()
-    for name in sorted(ensure(args.docker, args.python, args.uv_version, args.debian)):
-        print(f"{name} (stand-in)")
-
-
-if __name__ == "__main__":
-    main()

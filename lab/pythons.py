@@ -1,26 +1,28 @@
 """A CPython for every python_version choice, for the host and for the stand-in images.
 
-    python tests/pythons.py 3.14 3.15        # make them runnable on this machine (needs root)
+    python -m lab pythons 3.14 3.15        # make them runnable on this machine (needs root)
 
 uv cannot download interpreters here. pyenv has 3.10-3.13; Debian sid packages CPython 3.14 and
 3.15 (python3.14, python3.15). Those are real CPython builds, but for sid's glibc, newer than this
 machine's: `debootstrap` makes a sid root holding them, and `patchelf` points the host's copy of
 each interpreter at that root's own loader and libraries, so that it runs here unchanged.
-The folder `bin()` then holds `python3.X` links that uv finds on PATH (tests/helpers.py puts it
-there). The stand-in images use the same sid root for those versions (tests/standins.py).
+The folder `bin_dir()` then holds `python3.X` links that uv finds on PATH (lab/machine.py puts it
+there). The stand-in images use the same sid root for those versions (lab/standins.py).
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import shutil
 import subprocess
 import sys
+from functools import cache
 from pathlib import Path
 
-CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "copier-uv-docker"
+from lab.paths import CACHE
+from lab.template import PYTHON_CHOICES
+
 # The Debian suite that packages the versions pyenv lacks here, and those versions.
 DEBIAN_SUITE = "sid"
 DEBIAN_PYTHONS = ("3.14", "3.15")
@@ -141,17 +143,17 @@ def can_provide() -> str | None:
     return None
 
 
-def main() -> None:
-    from standins import debian_mirror
-
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("versions", nargs="+", help="e.g. 3.14 3.15")
-    args = parser.parse_args()
-    if reason := can_provide():
-        raise SystemExit(f"pythons: {reason}")
-    for version in ensure_host(args.versions, debian_mirror()):
-        print(bin_dir() / f"python{version}")
-
-
-if __name__ == "__main__":
-    main()
+@cache
+def lockable_pythons() -> list[str]:
+    """The python_version choices that uv finds an interpreter for on this machine."""
+    found = []
+    for version in PYTHON_CHOICES:
+        probe = subprocess.run(
+            ["uv", "python", "find", "--no-project", version],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if probe.returncode == 0:
+            found.append(version)
+    return found

@@ -1,0 +1,101 @@
+"""The template's questions, and the values copier.yml computes from answers.
+
+copier.yml computes each image reference once, as hidden (`when: false`) values: `uv_image`,
+`uv_python_image`, `slim_image`, `build_image` (what the builder stage starts from) and
+`runtime_image` (what the final stage starts from). `computed(**answers)` evaluates them, and
+every other answer, with Copier's own questionnaire and Jinja environment, so that no test,
+stand-in or benchmark writes a tag of its own: a pin or a naming change is made in copier.yml
+and nowhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from copier._main import Worker
+from copier._template import Template, load_template_config
+from jinja2.sandbox import SandboxedEnvironment
+
+from lab.paths import ROOT
+from lab.record import published
+
+COPIER_YML: dict[str, Any] = load_template_config(ROOT / "copier.yml")
+
+PYTHON_CHOICES: list[str] = COPIER_YML["python_version"]["choices"]
+DEFAULT_PYTHON: str = COPIER_YML["python_version"]["default"]
+BASE_IMAGES: list[str] = list(COPIER_YML["base_image"]["choices"].values())
+KINDS: list[str] = list(COPIER_YML["project_kind"]["choices"].values())
+UV_VERSION: str = COPIER_YML["uv_version"]["default"]
+DEBIAN: str = COPIER_YML["debian_release"]["default"]
+
+# The folder computed() pretends to render into: the README's example, for the defaults that
+# derive from the destination's name (project_name and what follows from it).
+FOLDER = Path("/nonexistent/my-app")
+
+
+@cache
+def _template() -> Template:
+    """This working tree as Copier's template, read in place (Copier would clone a git
+    template first, dirty changes included), its validators left out: computed values are
+    what answers name, accepted or not (tests/test_questions.py proves the refusals)."""
+    template = Template(url=str(ROOT))
+    template.__dict__.update(local_abspath=ROOT, vcs=None)
+    template.__dict__["questions_data"] = {
+        name: {key: value for key, value in spec.items() if key != "validator"}
+        for name, spec in template.questions_data.items()
+    }
+    return template
+
+
+def _worker(answers: dict[str, object] | None = None) -> Worker:
+    """Copier's Worker for these answers, on the template above, with one Jinja environment
+    for all of them."""
+    worker = Worker(src_path=str(ROOT), dst_path=FOLDER, data=answers or {}, defaults=True)
+    worker.__dict__["template"] = _template()
+    if answers is not None:
+        worker.__dict__["jinja_env"] = _jinja_env()
+    return worker
+
+
+@cache
+def _jinja_env() -> SandboxedEnvironment:
+    """Copier's Jinja environment for this template, keeping what it compiles: compiling
+    copier.yml's hundreds of strings, not rendering them, is what a questionnaire costs."""
+    environment = _worker().jinja_env
+    environment.from_string = cache(environment.from_string)  # type: ignore[method-assign, assignment]
+    return environment
+
+
+@cache
+def _computed(answers: tuple[tuple[str, object], ...]) -> Mapping[str, object]:
+    worker = _worker(dict(answers))
+    worker._ask()
+    combined = worker.answers.combined
+    return {name: combined[name] for name in _template().questions_data if name in combined}
+
+
+def computed(**answers: object) -> dict[str, object]:
+    """Every value Copier renders the template with for these answers (the others at their
+    defaults), the hidden computed ones included. Cached per answer set: the tests ask often."""
+    return dict(_computed(tuple(sorted(answers.items()))))
+
+
+def image(name: str, **answers: object) -> str:
+    """One computed image reference, e.g. image("slim_image", python_version="3.13")."""
+    return str(computed(**answers)[name])
+
+
+def accepted_pair(base_image: str, python: str) -> bool:
+    """Whether the images this pair's Dockerfile starts its stages from are published (the
+    validators refuse the pair otherwise)."""
+    values = computed(base_image=base_image, python_version=python)
+    return published(str(values["build_image"])) and published(str(values["runtime_image"]))
+
+
+# Every (base_image, python_version) pair the questions accept.
+VARIANTS: list[tuple[str, str]] = [
+    (b, v) for b in BASE_IMAGES for v in PYTHON_CHOICES if accepted_pair(b, v)
+]
