@@ -1,24 +1,46 @@
-"""Post-generation tasks of copier-uv-docker, run by copier with its own interpreter.
+"""Tasks and migrations of copier-uv-docker, run by copier with its own interpreter.
+
+Copy time (`_tasks`):
 
     tasks.py after-copy --image-tag NAME --run COMMAND (--docker-build | --no-docker-build)
-        `uv lock`, then `docker build -t NAME .` when asked; then the next steps.
-    tasks.py before-update
-        put aside the files that an answer switch may delete (CI, bots, pre-commit).
-    tasks.py after-update
-        list what the merge left in conflict; `uv lock` once, unless pyproject.toml is in
-        conflict; say which locked packages the update dropped and which files it deleted.
-    tasks.py check-kind --answers-file FILE KIND
-        after an update's merge: refuse a switch of project kind (the committed answers file
-        says the old one), putting the work tree back to its commit; exit 1.
+                        [--answers-file FILE]
+        `uv lock`, then `docker build -t NAME .` when asked; a warning when the answers file
+        records a template that CI cannot reach; then the next steps.
+
+Update time, before copier writes anything (a "before" `_migrations` entry):
+
+    tasks.py before-update [--answers-file FILE] [--data JSON] [--defaults] [--skip-tasks]
+        render the project's template version and the new one aside, inside the git dir;
+        refuse a switch of project kind and, with --defaults, a recorded answer that copier
+        would replace without being asked (exit 1: nothing is written); keep the old render
+        as the base that after-update compares and merges with.
+
+Update time, after copier's merge ("after" `_migrations` entries):
+
+    tasks.py check-kind [--answers-file FILE] KIND
+        a switch of kind answered at a prompt: put back what the update changed inside the
+        project (nothing outside it), say why, exit 1.
+    tasks.py after-update [--answers-file FILE]
+        carry a renamed package's module over with the owner's edits; keep aside, as
+        `<file>.kept`, every file the owner had edited that the update removed; list the
+        conflicts; `uv lock` once unless pyproject.toml is in conflict; name the locked
+        packages the update dropped.
+
+A template version that renames a question (a versioned "before" `_migrations` entry):
+
     tasks.py rename-answer --answers-file FILE OLD NEW
-        for a template version that renames a question: keep the project's answer.
+
+Where a project lives: anywhere in a git work tree (its root, a subfolder of a monorepo, a
+`git worktree` or a submodule, where `.git` is a file). Everything here reads and writes only
+inside the project folder, and its own state inside the git dir (`git rev-parse --git-path`),
+under a name of the project's own, so two projects of one repository never share it.
 
 Exit behaviour: copier deletes a freshly generated project when a task exits non-zero, so a
 step that fails for a reason outside the template (uv or docker missing, no network, no
 matching Python, a failed build, an interrupt) is reported on stderr with the commands still to
 run, and the task still exits 0: the project stays on disk. Only a misuse of this script, or a
-refused switch of project kind (the work tree put back first), exits non-zero. Every
-command runs with a time bound, so nothing here can hang for ever.
+refused update (before anything is written, or undone inside the project), exits non-zero.
+Every command runs with a time bound, so nothing here can hang for ever.
 
 Standard library only; every command is an argument list, never a shell string.
 """
@@ -27,29 +49,36 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import os
 import re
 import shlex
 import shutil
 import signal
+import stat
 import subprocess
 import sys
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import quote
 
 PREFIX = "copier-uv-docker"
 LOCK = ["uv", "lock"]  # what the user is told to run when locking could not be done here
+ANSWERS_FILE = Path(".copier-answers.yml")  # the template's `_answers_file`
 # Upper bounds, in seconds: generous for real work, finite for a stalled network or engine.
 LOCK_TIMEOUT = 600
 PROBE_TIMEOUT = 15
 BUILD_TIMEOUT = 3600
-# Where before-update puts aside the files an answer switch may delete (inside .git: the
-# work tree stays clean for copier), and the files it watches.
-STASH = Path(".git") / "copier-uv-docker-kept"
-ANSWER_FILES = (".github", ".gitlab-ci.yml", "renovate.json", ".pre-commit-config.yaml")
-# Folders never searched for conflicts: not the owner's text, or not tracked.
-UNSEARCHED = {".git", ".venv", "node_modules", "__pycache__", ".ruff_cache", ".pytest_cache"}
+RENDER_TIMEOUT = 300  # one render of the template by copier, cloning it first if remote
+GIT_TIMEOUT = 60
+# A template source that a CI runner can reach (copier's own shortcuts and git URLs).
+REMOTE_SOURCE = re.compile(r"^(gh:|gl:|git\+|https?://|ssh://|git://|[\w.-]+@[\w.-]+:)")
 CONFLICT = re.compile(rb"^(<{7} |>{7} )", re.M)
+READ_LIMIT = 1_000_000  # bytes of a file searched for conflict markers
+
+
+# -- Saying things and running commands ---------------------------------------------------
 
 
 class Interrupted(Exception):
@@ -93,7 +122,6 @@ def run(command: list[str], timeout: float, capture: bool = False) -> tuple[int,
             timeout=timeout,
             stdin=subprocess.DEVNULL,
             stderr=subprocess.PIPE if capture else None,
-            text=True,
         )
     except subprocess.TimeoutExpired:
         say(f"`{shlex.join(command)}` did not finish within {timeout:.0f} s and was stopped.")
@@ -101,9 +129,44 @@ def run(command: list[str], timeout: float, capture: bool = False) -> tuple[int,
     except OSError as error:  # found on PATH a moment ago, yet not executable
         say(str(error))
         return 127, ""
-    if capture and done.stderr:
-        print(done.stderr, end="", file=sys.stderr, flush=True)
-    return done.returncode, done.stderr or ""
+    stderr = os.fsdecode(done.stderr) if done.stderr else ""
+    if stderr:
+        print(stderr, end="", file=sys.stderr, flush=True)
+    return done.returncode, stderr
+
+
+def probe(command: list[str], timeout: float = PROBE_TIMEOUT) -> tuple[int, bytes]:
+    """A short command, bounded, never shown: its exit code and raw stdout."""
+    try:
+        done = subprocess.run(
+            command, capture_output=True, timeout=timeout, check=False, stdin=subprocess.DEVNULL
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return 1, b""
+    return done.returncode, done.stdout
+
+
+def quiet(command: list[str], timeout: float = PROBE_TIMEOUT) -> tuple[int, str]:
+    """A short probe: its exit code and stdout as text (any bytes kept, as file names are)."""
+    code, out = probe(command, timeout)
+    return code, os.fsdecode(out).strip()
+
+
+def git(*args: str) -> tuple[int, bytes]:
+    """git in the current folder (the project), bounded; paths printed as they are."""
+    return probe(["git", "-c", "core.quotePath=false", *args], GIT_TIMEOUT)
+
+
+def aligned(steps: Sequence[tuple[str, str]]) -> list[str]:
+    """A block of commands, each comment two spaces after the block's longest command (the
+    rule the generated README's command blocks follow)."""
+    width = max((len(command) for command, _ in steps), default=0)
+    return [
+        f"{command.ljust(width)}  # {comment}" if comment else command for command, comment in steps
+    ]
+
+
+# -- Copy time: lock, build, next steps ---------------------------------------------------
 
 
 def reason_of(stderr: str) -> str:
@@ -128,38 +191,20 @@ def uv_command() -> list[str] | None:
     return None
 
 
-def conflicted_files() -> list[str]:
-    """Files left with conflict markers or as `.rej` by copier's merge, relative to here."""
-    found = []
-    for folder, subfolders, files in os.walk("."):
-        subfolders[:] = sorted(d for d in subfolders if d not in UNSEARCHED)
-        for name in sorted(files):
-            path = Path(folder, name)
-            if name.endswith(".rej"):
-                found.append(path.as_posix().removeprefix("./"))
-                continue
-            try:
-                with path.open("rb") as file:
-                    head = file.read(1_000_000)
-            except OSError:
-                continue
-            if b"\0" not in head and CONFLICT.search(head):
-                found.append(path.as_posix().removeprefix("./"))
-    return found
-
-
 def workspace_root(uv: list[str]) -> Path | None:
     """The enclosing uv workspace this project would be locked into, if any."""
     code, found = quiet([*uv, "workspace", "dir"])
-    root = Path(found) if code == 0 and found else None
-    return root if root and root.resolve() != Path.cwd().resolve() else None
-
-
-def locked_packages() -> set[str]:
-    """The package names uv.lock holds (empty if there is no lock)."""
-    lock = Path("uv.lock")
-    text = lock.read_text(encoding="utf-8") if lock.exists() else ""
-    return set(re.findall(r'^\[\[package\]\]\nname = "([^"]+)"', text, re.M))
+    if code != 0 or not found:
+        return None
+    here = Path.cwd().resolve()
+    # uv prints a path that is not UTF-8 with replacement characters: compare it so.
+    if found == os.fsencode(str(here)).decode("utf-8", "replace"):
+        return None
+    root = Path(found)
+    try:
+        return None if root.exists() and root.samefile(here) else root
+    except OSError:
+        return root
 
 
 def lock() -> bool:
@@ -210,22 +255,6 @@ def buildkit_missing(docker: str) -> str | None:
     return "the buildx plugin, which gives `docker build` BuildKit, is not installed"
 
 
-def quiet(command: list[str]) -> tuple[int, str]:
-    """A short probe: its exit code and stdout, bounded, never shown."""
-    try:
-        done = subprocess.run(
-            command,
-            capture_output=True,
-            text=True,
-            timeout=PROBE_TIMEOUT,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return 1, ""
-    return done.returncode, done.stdout.strip()
-
-
 def docker_build(tag: str) -> bool:
     """Build the image tagged with the project name; say what to do if that cannot be done."""
     build = build_command(tag)
@@ -256,26 +285,57 @@ def docker_build(tag: str) -> bool:
     return code == 0
 
 
+def has_template_update_job() -> bool:
+    gitlab = Path(".gitlab-ci.yml")
+    return Path(".github/workflows/template-update.yml").is_file() or (
+        gitlab.is_file() and "\ntemplate-update:" in gitlab.read_text(encoding="utf-8")
+    )
+
+
+def check_source(answers_file: Path) -> None:
+    """One line when the weekly template-update job could not reach the recorded template."""
+    source = read_answers(answers_file).get("_src_path", "")
+    if source and not REMOTE_SOURCE.match(source) and has_template_update_job():
+        reach = "generate from a URL (`copier copy gh:owner/copier-uv-docker ...`) or set"
+        say(
+            f"the template is recorded as the local path {source}, which CI cannot reach, so "
+            f"the weekly template-update job will fail: {reach} `_src_path` in {answers_file} "
+            "to the template's git URL."
+        )
+
+
+def inside_a_repository() -> bool:
+    return quiet(["git", "rev-parse", "--is-inside-work-tree"])[1] == "true"
+
+
 def next_steps(tag: str, run_app: str, built: bool) -> None:
     """What to do now, for this project as it is (absolute path, git or not)."""
     project = Path.cwd()
-    steps = [f"cd {shlex.quote(str(project))}"]
-    if not Path(".git").exists():  # a first copy, not a recopy into a repository
-        steps.append('git init && git add -A && git commit -m "Start from copier-uv-docker"')
-    steps += [f"uv run {run_app}".ljust(26) + " # run it", "uv run pytest              # test it"]
-    if not built:
-        steps.append(shlex.join(build_command(tag)))
-    steps += [f"docker run --rm {tag}", "docker compose watch       # follow your edits"]
+    if inside_a_repository():  # a recopy, or a subfolder of a repository: commit this folder
+        commit = 'git add . && git commit -m "Start from copier-uv-docker" -- .'
+    else:
+        commit = 'git init && git add -A && git commit -m "Start from copier-uv-docker"'
+    build = [] if built else [(shlex.join(build_command(tag)), "")]
+    blocks = [
+        [(f"cd {shlex.quote(str(project))}", ""), (commit, "")],
+        [
+            (f"uv run {run_app}", "run it"),
+            ("uv run pytest", "test it"),
+            *build,
+            (f"docker run --rm {tag}", ""),
+            ("docker compose watch", "follow your edits"),
+        ],
+    ]
     print(
         f"\nYour project {tag} is ready in {project}.\n\nNext steps:\n"
-        + "".join(f"  {step}\n" for step in steps)
+        + "\n".join("".join(f"  {line}\n" for line in aligned(block)) for block in blocks)
         + "\nKeep it current with the template: commit, then `uvx copier update --trust`.",
         file=sys.stderr,
         flush=True,
     )
 
 
-def after_copy(tag: str, run_app: str, build: bool) -> None:
+def after_copy(tag: str, run_app: str, build: bool, answers_file: Path) -> None:
     """Lock, build if asked, then the next steps; whatever fails, the project stays."""
     todo = [LOCK, *([build_command(tag)] if build else [])]
     built = False
@@ -288,49 +348,409 @@ def after_copy(tag: str, run_app: str, build: bool) -> None:
     except Interrupted:
         warn("interrupted: the steps after this point were not run.", *todo)
         return
+    check_source(answers_file)
     next_steps(tag, run_app, built)
 
 
-def answer_files() -> Iterator[Path]:
-    for name in ANSWER_FILES:
-        path = Path(name)
-        yield from sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else []
-        if path.is_file():
-            yield path
+# -- Update time: where the project is, what it recorded ----------------------------------
 
 
-def before_update() -> None:
-    """Put aside a copy of every file an answer switch may delete, for after_update."""
-    if not Path(".git").is_dir():
-        return
-    shutil.rmtree(STASH, ignore_errors=True)
-    for path in answer_files():
-        (STASH / path).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, STASH / path)
+def unquote(value: str) -> str:
+    """A YAML scalar as copier writes it (plain, 'single' or "double" quoted), as text."""
+    if len(value) >= 2 and value[0] == value[-1] == "'":
+        return value[1:-1].replace("''", "'")
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        try:
+            return str(json.loads(value))
+        except ValueError:
+            return value[1:-1]
+    return value
 
 
-def restore_deleted() -> list[str]:
-    """Files the update deleted that the owner had: back in the work tree under `.kept`."""
-    kept = []
-    if STASH.is_dir():
-        for copy in sorted(p for p in STASH.rglob("*") if p.is_file()):
-            original = copy.relative_to(STASH)
-            if not original.exists():
-                aside = original.with_name(original.name + ".kept")
-                aside.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(copy, aside)
-                kept.append(f"{original} (your copy: {aside})")
-        shutil.rmtree(STASH, ignore_errors=True)
-    return kept
+def parse_answers(text: str) -> dict[str, str]:
+    """The top-level answers of an answers file written by copier, as text: enough to
+    compare two of them (folded lines joined, quotes removed)."""
+    lines: dict[str, list[str]] = {}
+    key = None
+    for line in text.splitlines():
+        if found := re.match(r"^([A-Za-z_][\w-]*):(?: +(.*))?$", line):
+            key = found.group(1)
+            lines[key] = [found.group(2) or ""]
+        elif key is not None and line.startswith(" "):
+            lines[key].append(line.strip())
+        else:
+            key = None
+    return {key: unquote(" ".join(parts).strip()) for key, parts in lines.items()}
+
+
+def read_answers(path: Path) -> dict[str, str]:
+    try:
+        return parse_answers(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return {}
+
+
+def project_prefix() -> str:
+    """This project's folder relative to its repository's root: "" or "some/folder/"."""
+    code, out = git("rev-parse", "--show-prefix")
+    return os.fsdecode(out).strip("\n") if code == 0 else ""
+
+
+def committed(path: Path) -> bytes | None:
+    """A file of this project as committed (HEAD), whichever folder of the repository the
+    project is in; None if it is not in HEAD."""
+    code, out = git("cat-file", "blob", f"HEAD:{project_prefix()}{path.as_posix()}")
+    return out if code == 0 else None
+
+
+def committed_answers(answers_file: Path) -> dict[str, str]:
+    text = committed(answers_file)
+    return parse_answers(os.fsdecode(text)) if text is not None else {}
+
+
+def state_dir() -> Path | None:
+    """Where this project's update state lives: inside the git dir (resolved for worktrees
+    and submodules), one folder per project folder of the repository."""
+    key = quote(os.fsencode(project_prefix().rstrip("/")), safe="") or "root"
+    code, out = git("rev-parse", "--git-path", f"{PREFIX}/{key}")
+    return Path.cwd() / os.fsdecode(out).strip("\n") if code == 0 and out.strip() else None
+
+
+def recorded_kind(answers: dict[str, str]) -> str:
+    return answers.get("project_kind", "script")  # projects from before kinds are scripts
+
+
+def kind_refusal(recorded: str, kind: str, what_happened: str) -> None:
+    say(
+        f"the project kind cannot change on update ({recorded} to {kind}): the kinds' main "
+        f"files differ. {what_happened} Generate a new project of that kind and move your "
+        "code into it."
+    )
+
+
+# -- Update time, before copier writes: render aside, refuse what would swap an answer -----
+
+
+def copier_copy(
+    source: str,
+    ref: str,
+    destination: Path,
+    answers: bytes,
+    answers_file: Path,
+    data: dict[str, object],
+    pretend: bool = False,
+) -> subprocess.Popen[bytes]:
+    """Start copier rendering `source` at `ref` into `destination`, as `copier update` would
+    for these recorded answers and these --data answers (tasks skipped, nothing asked)."""
+    (destination / answers_file).parent.mkdir(parents=True, exist_ok=True)
+    (destination / answers_file).write_bytes(answers)
+    data_file = destination.parent / f"{destination.name}.data.json"
+    data_file.write_text(json.dumps(data), encoding="utf-8")  # JSON is YAML for copier
+    command = [
+        sys.executable, "-m", "copier", "copy", "--trust", "--defaults", "--skip-tasks",
+        "--quiet", "--overwrite", "--vcs-ref", ref, "--answers-file", answers_file.as_posix(),
+        "--data-file", str(data_file), *(["--pretend"] if pretend else []), source,
+        str(destination),
+    ]  # fmt: skip
+    return subprocess.Popen(
+        command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+
+
+def finished(render: subprocess.Popen[bytes]) -> tuple[int, str]:
+    """Wait for a render, bounded: its exit code and copier's last line."""
+    try:
+        _, stderr = render.communicate(timeout=RENDER_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        render.kill()
+        render.communicate()
+        return 124, f"copier did not finish within {RENDER_TIMEOUT} s"
+    lines = os.fsdecode(stderr).strip().splitlines()
+    return render.returncode, lines[-1] if lines else ""
+
+
+def refused_because(line: str) -> str:
+    """Copier's reason for refusing an answer, without its exception's name."""
+    line = re.sub(r"^\w+Error: ", "", line)
+    return re.sub(r"^(Validation error for question|Invalid choice for) '[^']+': ", "", line)
+
+
+def swapped_answers(
+    recorded: dict[str, str], new: dict[str, str], data: dict[str, object]
+) -> dict[str, str]:
+    """Recorded answers that the new answers change without a --data answer asking to."""
+    return {
+        key: new[key]
+        for key, value in recorded.items()
+        if not key.startswith("_") and key in new and key not in data and new[key] != value
+    }
+
+
+def explain_swaps(
+    swaps: dict[str, str],
+    recorded: dict[str, str],
+    data: dict[str, object],
+    template: Path,
+    work: Path,
+    answers: bytes,
+    answers_file: Path,
+) -> list[str]:
+    """One line per swapped answer, with copier's own reason for refusing the recorded one."""
+    lines = []
+    for key, new in swaps.items():
+        trial = work / f"why-{key}"
+        code, last = finished(
+            copier_copy(str(template), "HEAD", trial, answers, answers_file,
+                        {**data, key: recorded[key]}, pretend=True)
+        )  # fmt: skip
+        reason = refused_because(last) if code != 0 and last else "the template refuses it"
+        lines.append(
+            f"  {key}={recorded[key]} is recorded, but {reason.rstrip('.')}; "
+            f"copier would switch it to {key}={new}."
+        )
+    accept = " ".join(f"--data {key}={shlex.quote(value)}" for key, value in swaps.items())
+    given = " ".join(f"--data {key}={shlex.quote(str(value))}" for key, value in data.items())
+    keep = f"leave out {given}" if given else "stay on your template version for now"
+    lines.append(f"  To accept, re-run with {accept}; to keep your answers, {keep}.")
+    return lines
+
+
+def before_update(
+    answers_file: Path, data: dict[str, object] | None, defaults: bool, skip_tasks: bool
+) -> int:
+    """Render the project's template version and the new one aside, refuse what the update
+    must not do (exit 1, nothing written), and keep the old render for after_update."""
+    state = state_dir()
+    if state is None:
+        return 0
+    shutil.rmtree(state, ignore_errors=True)
+    state.mkdir(parents=True)
+    template = Path(__file__).resolve().parents[1]  # copier's checkout of the new version
+    old_answers = committed(answers_file) or b""
+    recorded = parse_answers(os.fsdecode(old_answers))
+    current = answers_file.read_bytes() if answers_file.is_file() else old_answers
+    name = Path.cwd().name  # the folder's name, from which copier derives defaults
+    renders = {
+        "new": copier_copy(str(template), "HEAD", state / "new" / name, current,
+                           answers_file, data or {}),
+    }  # fmt: skip
+    source, version = recorded.get("_src_path"), recorded.get("_commit")
+    if source and version and not skip_tasks:
+        renders["old"] = copier_copy(
+            source, version, state / "old" / name, old_answers, answers_file, {}
+        )
+    results = {which: finished(render) for which, render in renders.items()}
+    if results["new"][0] != 0:
+        # Copier refuses the same answers right after this, with its own message.
+        shutil.rmtree(state / "new", ignore_errors=True)
+        return 0
+    new = read_answers(state / "new" / name / answers_file)
+    kind = recorded_kind(recorded)
+    if new.get("project_kind", kind) != kind:
+        kind_refusal(kind, new["project_kind"], "The update was stopped: nothing was written.")
+        shutil.rmtree(state, ignore_errors=True)
+        return 1
+    # Without --defaults, copier asks every question, showing the answer it would take.
+    swaps = swapped_answers(parse_answers(os.fsdecode(current)), new, data or {})
+    if defaults and data is not None and swaps:
+        lines = explain_swaps(swaps, recorded, data, template, state, current, answers_file)
+        say(
+            "the update would replace recorded answers you did not ask to change, so it was "
+            "stopped before anything was written:",
+            *lines,
+        )
+        shutil.rmtree(state, ignore_errors=True)
+        return 1
+    if "old" in results and results["old"][0] != 0:
+        say(
+            f"the project's template version could not be rendered for comparison "
+            f"({results['old'][1]}): every file the update removes will be kept aside."
+        )
+        shutil.rmtree(state / "old", ignore_errors=True)
+    if skip_tasks:
+        shutil.rmtree(state, ignore_errors=True)
+    return 0
+
+
+# -- Update time, after copier's merge ----------------------------------------------------
+
+
+def undo_update() -> None:
+    """Put back what the update changed inside the project, and only there: its tracked
+    files as committed, and the files it created (copier updates only a project folder with
+    nothing uncommitted, so every untracked file in it that git does not ignore is new)."""
+    git("restore", "--source=HEAD", "--staged", "--worktree", "--", ".")
+    git("clean", "-q", "-f", "-d", "--", ".")
+
+
+def check_kind(answers_file: Path, kind: str) -> int:
+    """After the merge: 0 if the project kind is the one committed, else undo the update
+    inside the project, say why, and return 1."""
+    recorded = committed_answers(answers_file)
+    if not recorded or recorded_kind(recorded) == kind:
+        return 0
+    undo_update()
+    if state := state_dir():
+        shutil.rmtree(state, ignore_errors=True)
+    kind_refusal(
+        recorded_kind(recorded),
+        kind,
+        "The update was undone inside the project (its files are back at their commit; "
+        "nothing outside it was touched).",
+    )
+    return 1
+
+
+def read_regular(path: Path, limit: int = -1) -> bytes | None:
+    """A regular file's bytes (the first `limit` if given); None for anything else (a named
+    pipe, a socket, a device, a symbolic link: never opened in a way that could block, nor
+    followed out of the project)."""
+    try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return None
+        flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
+        descriptor = os.open(path, flags)
+    except OSError:
+        return None
+    with os.fdopen(descriptor, "rb") as file:
+        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+            return None
+        return file.read(limit)
+
+
+def listed(*args: str) -> list[str]:
+    code, out = git("ls-files", "-z", *args)
+    return [os.fsdecode(name) for name in out.split(b"\0") if name] if code == 0 else []
+
+
+def conflicted_files() -> list[str]:
+    """Files of the project that copier's merge left with conflict markers or as `.rej`:
+    tracked files and new ones git does not ignore, and `.rej` files even if ignored."""
+    names = set(listed("--cached", "--others", "--exclude-standard", "--", "."))
+    names |= set(listed("--others", "--ignored", "--exclude-standard", "--", "*.rej"))
+    found = []
+    for name in sorted(names):
+        head = read_regular(Path(name), READ_LIMIT)
+        if head is None:
+            continue
+        if name.endswith(".rej") or (b"\0" not in head and CONFLICT.search(head)):
+            found.append(name)
+    return found
+
+
+def tracked_paths() -> list[str]:
+    """The project's files as committed (HEAD), relative to the project folder."""
+    code, out = git("ls-tree", "-r", "-z", "--name-only", "HEAD", "--", ".")
+    return [os.fsdecode(name) for name in out.split(b"\0") if name] if code == 0 else []
+
+
+def package_dirs(root: Path) -> set[str]:
+    return {p.parent.name for p in root.glob("src/*/__init__.py")}
+
+
+def merge_three(ours: bytes, base: bytes, theirs: bytes, label: str) -> tuple[bytes, bool]:
+    """The owner's version with the template's changes from base to theirs; True if it
+    holds conflict markers."""
+    with tempfile.TemporaryDirectory(prefix=f"{PREFIX}-") as work:
+        files = []
+        for name, text in (("yours", ours), ("base", base), ("template", theirs)):
+            (Path(work) / name).write_bytes(text)
+            files.append(str(Path(work) / name))
+        labels = ["-L", f"{label} (yours)", "-L", "before updating", "-L", "after updating"]
+        code, merged = probe(["git", "merge-file", "-p", *labels, *files], GIT_TIMEOUT)
+    if code < 0 or code > 127:  # git failed: keep the owner's text, marked as a conflict
+        return ours, True
+    return merged, code > 0
+
+
+def carry_and_keep(old: Path | None) -> tuple[list[str], list[str]]:
+    """The files the update removed that the owner had edited (or any, without the old
+    render to compare with): a renamed package's module carried to its new name, merged
+    with the template's changes; everything else kept beside it as `<file>.kept`."""
+    vanished = [name for name in tracked_paths() if not os.path.lexists(name)]
+    if not vanished:
+        return [], []
+    gone = package_dirs(old) if old else set()
+    new = package_dirs(Path(".")) - gone
+    rename = (gone.pop(), new.pop()) if len(gone) == 1 and len(new) == 1 else None
+    carried, kept = [], []
+    for name in vanished:
+        ours = committed(Path(name))
+        if ours is None:
+            continue
+        base = read_regular(old / name) if old else None
+        if rename and name.startswith(f"src/{rename[0]}/"):
+            target = Path("src", rename[1], name.removeprefix(f"src/{rename[0]}/"))
+            theirs = read_regular(target)
+            text, conflict = ours, False
+            if theirs is not None:
+                text, conflict = merge_three(ours, base or b"", theirs, name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(text)
+            carried.append(f"{name} -> {target.as_posix()}" + (" (in conflict)" * conflict))
+        elif base != ours:  # the owner's edit, or no render to tell
+            aside = Path(name + ".kept")
+            aside.parent.mkdir(parents=True, exist_ok=True)
+            aside.write_bytes(ours)
+            kept.append(f"{name} (your copy: {aside.as_posix()})")
+    if rename:
+        carried += move_rest(Path("src", rename[0]), Path("src", rename[1]))
+    return carried, kept
+
+
+def move_rest(old: Path, new: Path) -> list[str]:
+    """The owner's files left in a renamed module (the template never had them): moved."""
+    moved = []
+    for path in sorted(old.rglob("*")) if old.is_dir() else []:
+        if "__pycache__" in path.parts or path.is_dir():
+            continue
+        target = new / path.relative_to(old)
+        if not os.path.lexists(target):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            path.rename(target)
+            moved.append(f"{path.as_posix()} -> {target.as_posix()}")
+    for cache in old.rglob("__pycache__") if old.is_dir() else []:
+        shutil.rmtree(cache, ignore_errors=True)  # bytecode of files no longer there
+    folders = sorted((p for p in old.rglob("*") if p.is_dir()), reverse=True)
+    for folder in [*folders, old] if old.is_dir() else []:
+        if not any(folder.iterdir()):
+            folder.rmdir()
+    return moved
+
+
+def locked_packages() -> set[str]:
+    """The package names uv.lock holds (empty if there is no lock), the project itself
+    (whose source is its own folder) left out."""
+    lock = Path("uv.lock")
+    text = lock.read_text(encoding="utf-8") if lock.is_file() else ""
+    names = set()
+    for entry in text.split("[[package]]\n")[1:]:
+        name = re.match(r'name = "([^"]+)"', entry)
+        own = re.search(r'^source = \{ (editable|virtual) = "\." \}', entry, re.M)
+        if name and not own:
+            names.add(name.group(1))
+    return names
 
 
 def after_update() -> None:
-    """After copier's merge: report conflicts and deletions; relock unless unsafe."""
-    kept = restore_deleted()
+    """After copier's merge: carry over and keep aside what it removed, report conflicts,
+    relock unless unsafe, and name the locked packages it dropped."""
+    state = state_dir()
+    old = state / "old" / Path.cwd().name if state else None
+    carried, kept = carry_and_keep(old if old and old.is_dir() else None)
+    if state:
+        shutil.rmtree(state, ignore_errors=True)
+    if carried:
+        say(
+            "the package was renamed: your module moved to its new name with your edits, "
+            "merged with the template's changes (its other references to the old name are "
+            "yours to change):",
+            *(f"  {line}" for line in carried),
+        )
     if kept:
         say(
-            "the update removed files your answers no longer ask for; your last versions are "
-            "kept beside them, for you to delete or reuse:",
+            "the update removed files you had changed, which your answers or the template no "
+            "longer ask for; your versions are kept beside them, for you to delete or reuse:",
             *(f"  {line}" for line in kept),
         )
     conflicts = conflicted_files()
@@ -341,8 +761,7 @@ def after_update() -> None:
             "  Resolve each `<<<<<<<` block (keep what you want, delete the markers), apply what "
             "each .rej file holds by hand and delete it; then run `uv lock` and commit.",
         )
-    pyproject = Path("pyproject.toml")
-    if not pyproject.exists():
+    if not Path("pyproject.toml").exists():
         warn("pyproject.toml is gone from the project, so uv.lock was not updated.")
         return
     if "pyproject.toml" in conflicts or Path("pyproject.toml.rej").exists():
@@ -367,23 +786,7 @@ def after_update() -> None:
         )
 
 
-def check_kind(answers_file: Path, kind: str) -> int:
-    """After the merge: 0 if the project kind is the one committed, else put the work tree back
-    to its commit (copier updates only a clean one, so nothing of the owner's is lost), say
-    why, and return 1."""
-    _, committed = quiet(["git", "show", f"HEAD:{answers_file.as_posix()}"])
-    found = re.search(r"^project_kind: *['\"]?(\w+)", committed, flags=re.M)
-    recorded = found.group(1) if found else "script"  # projects from before kinds
-    if not committed or recorded == kind:
-        return 0
-    for undo in (["git", "reset", "-q", "--hard", "HEAD"], ["git", "clean", "-q", "-fd"]):
-        quiet(undo)
-    say(
-        f"the project kind cannot change on update ({recorded} to {kind}): the kinds' main "
-        "files differ. The update was undone (the work tree is back at its commit). Generate a "
-        "new project of that kind and move your code into it."
-    )
-    return 1
+# -- A template version that renames a question -------------------------------------------
 
 
 def rename_answer(answers_file: Path, old: str, new: str) -> None:
@@ -396,37 +799,52 @@ def rename_answer(answers_file: Path, old: str, new: str) -> None:
         answers_file.write_text(text, encoding="utf-8")
 
 
+# -- Command line -------------------------------------------------------------------------
+
+
+def json_object(text: str) -> dict[str, object]:
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("--data takes a JSON object")
+    return {str(key): item for key, item in value.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tasks.py", description=__doc__.splitlines()[0])
     steps = parser.add_subparsers(dest="step", required=True)
-    after_copy_step = steps.add_parser("after-copy", help="lock, then build the image if asked")
-    after_copy_step.add_argument("--image-tag", required=True)
-    after_copy_step.add_argument("--run", default="python main.py", help="what runs the app")
-    after_copy_step.add_argument(
-        "--docker-build", action=argparse.BooleanOptionalAction, required=True
-    )
-    steps.add_parser("before-update", help="put aside files an answer switch may delete")
-    steps.add_parser("after-update", help="report conflicts, relock after copier's merge")
-    kind = steps.add_parser("check-kind", help="refuse an update that switches the kind")
-    kind.add_argument("--answers-file", type=Path, required=True)
+
+    def step(name: str, help: str) -> argparse.ArgumentParser:
+        sub = steps.add_parser(name, help=help)
+        sub.add_argument("--answers-file", type=Path, default=ANSWERS_FILE)
+        return sub
+
+    copy = step("after-copy", "lock, build the image if asked, say what comes next")
+    copy.add_argument("--image-tag", required=True)
+    copy.add_argument("--run", default="python main.py", help="what runs the app")
+    copy.add_argument("--docker-build", action=argparse.BooleanOptionalAction, required=True)
+    before = step("before-update", "render aside; refuse a kind switch or a swapped answer")
+    before.add_argument("--data", type=json_object, help="the --data answers, as JSON")
+    before.add_argument("--defaults", action=argparse.BooleanOptionalAction, default=True)
+    before.add_argument("--skip-tasks", action=argparse.BooleanOptionalAction, default=False)
+    kind = step("check-kind", "undo, inside the project, an update that switched the kind")
     kind.add_argument("kind")
-    rename = steps.add_parser("rename-answer", help="carry an answer to a renamed question")
-    rename.add_argument("--answers-file", type=Path, required=True)
+    step("after-update", "carry over, keep aside, list conflicts, relock")
+    rename = step("rename-answer", "carry an answer to a renamed question")
     rename.add_argument("old")
     rename.add_argument("new")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGINT, interrupted)
 
-    if args.step == "check-kind":
-        return check_kind(args.answers_file, args.kind)
-    if args.step == "rename-answer":
-        rename_answer(args.answers_file, args.old, args.new)
-    elif args.step == "after-copy":
-        after_copy(args.image_tag, args.run, args.docker_build)
+    if args.step == "after-copy":
+        after_copy(args.image_tag, args.run, args.docker_build, args.answers_file)
     elif args.step == "before-update":
-        before_update()
-    else:
+        return before_update(args.answers_file, args.data, args.defaults, args.skip_tasks)
+    elif args.step == "check-kind":
+        return check_kind(args.answers_file, args.kind)
+    elif args.step == "after-update":
         after_update()
+    else:
+        rename_answer(args.answers_file, args.old, args.new)
     return 0
 
 

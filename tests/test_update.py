@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -231,7 +232,7 @@ def test_renamed_question_keeps_the_answer_through_a_versioned_migration(
     assert authors == [{"name": "Ada Lovelace"}]
 
 
-def test_changing_the_ci_answer_during_update_swaps_the_ci_files_and_keeps_the_owners_aside(
+def test_changing_the_ci_answer_swaps_the_ci_files_and_keeps_only_the_owners_edits_aside(
     project: Path,
 ):
     workflow = project / ".github/workflows/ci.yml"
@@ -247,9 +248,12 @@ def test_changing_the_ci_answer_during_update_swaps_the_ci_files_and_keeps_the_o
     # ...and the owner's last versions are kept beside them, and announced.
     kept = project / ".github/workflows/ci.yml.kept"
     assert kept.read_text().endswith("# the owner's own step\n")
-    assert (project / ".pre-commit-config.yaml.kept").is_file()
-    assert "the update removed files your answers no longer ask for" in result.stderr
+    assert "the update removed files you had changed" in result.stderr
     assert f".github/workflows/ci.yml (your copy: {kept.relative_to(project)})" in result.stderr
+    # Files the owner never changed are the template's: gone, nothing kept, nothing said.
+    assert not (project / ".pre-commit-config.yaml.kept").exists()
+    assert not (project / ".github/dependabot.yml.kept").exists()
+    assert ".pre-commit-config.yaml" not in result.stderr.split("your copy:")[-1]
 
 
 def test_owner_lines_sent_to_a_rej_file_are_never_dropped_from_the_lock(project: Path):
@@ -303,8 +307,9 @@ def test_an_update_that_drops_a_locked_package_says_so(project: Path, template: 
     run_ok(["uv", "lock", "--check"], cwd=project)
 
 
-def template_update_steps(project: Path) -> tuple[str, str]:
-    """The commands the generated template-update workflow runs: the update, the check."""
+def template_update_steps(project: Path) -> tuple[str, str, str]:
+    """The commands the generated template-update workflow runs: the check of the template's
+    source, the update, the check for conflicts."""
     workflow = yaml.safe_load((project / ".github/workflows/template-update.yml").read_text())
     steps = {s.get("id"): s for s in workflow["jobs"]["update"]["steps"]}
     # Pushed with a token that may change workflow files (GITHUB_TOKEN may not).
@@ -312,11 +317,11 @@ def template_update_steps(project: Path) -> tuple[str, str]:
         "secrets.TEMPLATE_UPDATE_TOKEN"
         in workflow["jobs"]["update"]["steps"][-1]["env"]["GH_TOKEN"]
     )
-    return steps["update"]["run"], steps["conflicts"]["run"]
+    return steps["source"]["run"], steps["update"]["run"], steps["conflicts"]["run"]
 
 
 def test_the_scheduled_template_update_runs_its_commands_to_a_relocked_update(project: Path):
-    update_command, check = template_update_steps(project)
+    _, update_command, check = template_update_steps(project)
     run_ok(["bash", "-c", update_command], cwd=project)
     run_ok(["bash", "-c", check], cwd=project)  # no conflict: the pull request would open
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
@@ -330,14 +335,14 @@ def test_the_scheduled_template_update_fails_when_conflicts_remain(project: Path
     pyproject = project / "pyproject.toml"
     pyproject.write_text(pyproject.read_text().replace('"B"]', '"B", "N"]'))
     commit_all(project, "Owner's ruff rules")
-    update_command, check = template_update_steps(project)
+    _, update_command, check = template_update_steps(project)
     run_ok(["bash", "-c", update_command], cwd=project)
     failed = subprocess.run(["bash", "-c", check], cwd=project, capture_output=True, text=True)
     assert failed.returncode == 1 and "left conflicts" in failed.stdout
 
 
 def test_gitlab_runs_the_same_template_update_commands(project: Path, tmp_path: Path):
-    update_command, check = template_update_steps(project)
+    source, update_command, check = template_update_steps(project)
     gitlab = copier(
         "copy",
         "--trust",
@@ -350,8 +355,9 @@ def test_gitlab_runs_the_same_template_update_commands(project: Path, tmp_path: 
     )
     assert gitlab.returncode == 0, gitlab.stderr
     script = yaml.safe_load((tmp_path / "gl" / ".gitlab-ci.yml").read_text())["template-update"]
-    assert script["script"][0] == update_command
-    assert script["script"][1].splitlines()[0] == check.splitlines()[0]
+    assert script["script"][0].replace("::error::", "") == source.replace("::error::", "")
+    assert script["script"][1] == update_command
+    assert script["script"][2].splitlines()[0] == check.splitlines()[0]
 
 
 LANDED = "967f389"  # the last version before project kinds, trixie and the dev stage
@@ -402,7 +408,9 @@ def test_update_from_the_version_before_kinds_keeps_a_script_project(from_landed
     run_ok(["uv", "run", "--locked", "ruff", "check"], cwd=project)
 
 
-def test_switching_the_project_kind_on_update_is_refused_with_the_reason(project: Path):
+def test_switching_the_project_kind_on_update_is_refused_before_anything_is_written(
+    project: Path,
+):
     before = git(project, "status", "--porcelain")
     result = update(project, "--data", "project_kind=service")
     assert result.returncode != 0
@@ -410,8 +418,299 @@ def test_switching_the_project_kind_on_update_is_refused_with_the_reason(project
         "copier-uv-docker: the project kind cannot change on update (script to service)"
         in result.stderr
     )
-    assert "The update was undone" in result.stderr
+    assert "The update was stopped: nothing was written." in result.stderr
     assert "def main() -> None:\n    print(greeting())" in (project / "main.py").read_text()
     assert git(project, "status", "--porcelain") == before
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert answers["_commit"] == "v1.0.0"  # nothing was updated
+
+
+# -- Wherever a project lives: a monorepo's subfolder, a git worktree ----------------------
+
+HOOK = ROOT / "hooks" / "tasks.py"
+
+
+def generate(template: Path, destination: Path, *data: str, tasks: bool = True) -> Path:
+    """A project from v1.0.0 of the template, with these --data answers."""
+    answers = [arg for item in data for arg in ("--data", item)]
+    skip = [] if tasks else ["--skip-tasks"]
+    made = copier(
+        "copy", "--trust", "--defaults", *skip, "--vcs-ref", "v1.0.0", *answers,
+        str(template), str(destination),
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    return destination
+
+
+def outside(repo: Path, project: Path) -> tuple[str, dict[str, bytes]]:
+    """Everything of the repository outside the project: git's view (index and work tree)
+    and every file's bytes, ignored and untracked ones included."""
+    inside = project.relative_to(repo).as_posix()
+    status = git(repo, "status", "--porcelain", "--ignored", "--", ".", f":(exclude){inside}")
+    files = {
+        p.relative_to(repo).as_posix(): p.read_bytes()
+        for p in repo.rglob("*")
+        if p.is_file() and ".git" not in p.relative_to(repo).parts[:1] and project not in p.parents
+    }
+    return status, files
+
+
+@pytest.fixture
+def monorepo(tmp_path: Path, template: Path) -> tuple[Path, Path]:
+    """A repository whose root holds another copier project's answers (a package), with the
+    project in services/app, committed, and the owner's work in progress around it: a staged
+    change, an unstaged one, an untracked file, an ignored one."""
+    repo = tmp_path / "monorepo"
+    git(tmp_path, "init", "-q", str(repo))
+    (repo / ".copier-answers.yml").write_text(
+        "_commit: v9.0.0\n_src_path: gh:someone/other-template\n"
+        "project_kind: package\nproject_name: root-tool\n"
+    )
+    for name in ("staged.txt", "unstaged.txt"):
+        (repo / name).write_text("committed\n")
+    (repo / ".gitignore").write_text("*.log\n")
+    project = generate(template, repo / "services" / "app")
+    main = project / "main.py"
+    main.write_text(
+        main.read_text().replace("def main() -> None:", FAREWELL + "def main() -> None:")
+    )
+    commit_all(repo, "The monorepo and its app")
+    (repo / "staged.txt").write_text("work in progress, staged\n")
+    git(repo, "add", "staged.txt")
+    (repo / "unstaged.txt").write_text("work in progress, not staged\n")
+    (repo / "untracked.txt").write_text("a new file of the owner's\n")
+    (repo / "build.log").write_text("an ignored file\n")
+    return repo, project
+
+
+FAREWELL = 'def farewell() -> str:\n    return "Bye"\n\n\n'
+
+
+def test_an_update_in_a_monorepo_subfolder_reads_its_own_answers_and_touches_nothing_else(
+    monorepo: tuple[Path, Path],
+):
+    repo, project = monorepo
+    before = outside(repo, project)
+    result = update(project)
+    assert result.returncode == 0, result.stderr
+    assert "kind cannot change" not in result.stderr  # the root's answers are not this project's
+    assert_clean_merge(project)
+    assert "ruff" in (project / "pyproject.toml").read_text()  # the template's change arrived
+    assert "def farewell() -> str:" in (project / "main.py").read_text()
+    assert yaml.safe_load((project / ".copier-answers.yml").read_text())["_commit"] == "v2.0.0"
+    assert outside(repo, project) == before  # byte for byte, staged and unstaged alike
+
+
+def test_a_kind_switch_in_a_monorepo_subfolder_is_refused_before_anything_is_written(
+    monorepo: tuple[Path, Path],
+):
+    repo, project = monorepo
+    before = outside(repo, project)
+    result = update(project, "--data", "project_kind=service")
+    assert result.returncode != 0
+    assert "the project kind cannot change on update (script to service)" in result.stderr
+    assert "nothing was written" in result.stderr
+    assert git(repo, "status", "--porcelain", "--", "services/app") == ""
+    assert "def farewell() -> str:" in (project / "main.py").read_text()
+    assert outside(repo, project) == before
+
+
+def test_an_undone_kind_switch_puts_back_the_projects_files_only(monorepo: tuple[Path, Path]):
+    # What the after-stage check does when a kind was answered at a prompt: the update's
+    # effects inside the project are undone, nothing outside it, no ignored file anywhere.
+    repo, project = monorepo
+    (project / ".venv").mkdir()
+    (project / ".venv" / "owner-cache").write_text("ignored, the owner's\n")
+    before = outside(repo, project)
+    committed_main = (project / "main.py").read_bytes()
+    (project / "main.py").write_text("a hybrid\n")  # what a merge of two kinds leaves
+    (project / "pyproject.toml").unlink()
+    (project / "added.py").write_text("new from the update\n")
+    git(project, "add", "added.py")
+    (project / "untracked_new.py").write_text("new from the update\n")
+    done = subprocess.run(
+        [sys.executable, str(HOOK), "check-kind", "service"],
+        cwd=project, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert "undone inside the project" in done.stderr
+    assert (project / "main.py").read_bytes() == committed_main
+    assert (project / "pyproject.toml").is_file()
+    assert not (project / "added.py").exists() and not (project / "untracked_new.py").exists()
+    assert (project / ".venv" / "owner-cache").read_text() == "ignored, the owner's\n"
+    assert git(repo, "status", "--porcelain", "--", "services/app") == ""
+    assert outside(repo, project) == before
+
+
+def test_in_a_git_worktree_subfolder_an_answer_switch_keeps_the_owners_edit_aside(
+    monorepo: tuple[Path, Path], tmp_path: Path
+):
+    repo, _ = monorepo
+    tree = tmp_path / "second-tree"
+    git(repo, "worktree", "add", "-q", "-b", "ci-move", str(tree))
+    assert (tree / ".git").is_file()
+    project = tree / "services" / "app"
+    workflow = project / ".github/workflows/ci.yml"
+    workflow.write_text(workflow.read_text() + "# the owner's own step\n")
+    commit_all(tree, "Owner's CI edit")
+    before = outside(repo, repo / "services" / "app")
+    result = update(project, "--data", "ci=gitlab")
+    assert result.returncode == 0, result.stderr
+    kept = project / ".github/workflows/ci.yml.kept"
+    assert kept.read_text().endswith("# the owner's own step\n")
+    assert ".github/workflows/ci.yml (your copy: .github/workflows/ci.yml.kept)" in result.stderr
+    assert (project / ".gitlab-ci.yml").is_file()
+    # The hook's state lived in this worktree's git dir and is gone.
+    state = Path(git(project, "rev-parse", "--absolute-git-dir").strip()) / "copier-uv-docker"
+    assert not state.exists() or not any(state.iterdir())
+    assert outside(repo, repo / "services" / "app") == before
+
+
+# -- Answer switches and renames: nothing of the owner's deleted silently -----------------
+
+
+def test_renaming_a_package_project_carries_the_edited_module_over(tmp_path: Path, template: Path):
+    project = generate(template, tmp_path / "pkg", "project_kind=package", "project_name=old-name")
+    git(project.parent, "init", "-q", str(project))
+    module = project / "src" / "old_name"
+    init = module / "__init__.py"
+    init.write_text(init.read_text() + "\n\n" + FAREWELL.rstrip() + "\n")
+    (module / "helpers.py").write_text("VALUE = 1\n")  # the owner's own file
+    commit_all(project, "Owner's package")
+    result = update(project, "--data", "project_name=new-name")
+    assert result.returncode == 0, result.stderr
+    assert_clean_merge(project)
+    assert not (project / "src" / "old_name").exists()
+    moved = (project / "src" / "new_name" / "__init__.py").read_text()
+    assert "def farewell() -> str:" in moved  # the owner's edit travelled
+    assert 'NAME = "new-name"' in moved  # and the template's change merged into it
+    assert (project / "src" / "new_name" / "helpers.py").read_text() == "VALUE = 1\n"
+    assert "src/old_name/__init__.py -> src/new_name/__init__.py" in result.stderr
+    assert "src/old_name/helpers.py -> src/new_name/helpers.py" in result.stderr
+    assert "old-name" not in result.stderr.split("uv.lock no longer holds")[-1].split("\n")[0]
+    run_ok(["uv", "lock", "--check"], cwd=project)
+    run_ok(["uv", "run", "--locked", "pytest", "-q"], cwd=project)
+
+
+def test_devcontainer_false_keeps_the_edited_devcontainer_json_aside(
+    tmp_path: Path, template: Path
+):
+    project = generate(template, tmp_path / "dev", "devcontainer=true", tasks=False)
+    git(project.parent, "init", "-q", str(project))
+    config = project / ".devcontainer" / "devcontainer.json"
+    edited = config.read_text().replace("{", '{\n  "postCreateCommand": "make setup",', 1)
+    config.write_text(edited)
+    commit_all(project, "Owner's dev container")
+    result = update(project, "--skip-tasks", "--data", "devcontainer=false")
+    assert result.returncode == 0, result.stderr
+    assert not config.exists()
+    # --skip-tasks runs nothing; the same update with the tasks keeps the owner's file.
+    git(project, "checkout", "-q", "--", ".")
+    git(project, "clean", "-qfd")
+    result = update(project, "--data", "devcontainer=false")
+    assert result.returncode == 0, result.stderr
+    assert not config.exists()
+    assert (project / ".devcontainer" / "devcontainer.json.kept").read_text() == edited
+    assert ".devcontainer/devcontainer.json (your copy: " in result.stderr
+
+
+# -- Recorded answers are never swapped behind the owner's back ---------------------------
+
+
+def test_defaults_never_swap_a_recorded_answer_that_new_data_makes_invalid(
+    tmp_path: Path, template: Path
+):
+    project = generate(template, tmp_path / "gl", "base_image=uv", "ci=gitlab", tasks=False)
+    git(project.parent, "init", "-q", str(project))
+    commit_all(project, "Start")
+    result = update(project, "--data", "python_version=3.15")
+    assert result.returncode != 0
+    lines = result.stderr.splitlines()
+    assert any(
+        line.startswith("  base_image=uv is recorded, but ")
+        and "python3.15" in line
+        and line.endswith("copier would switch it to base_image=python-slim.")
+        for line in lines
+    ), result.stderr
+    assert any(
+        line.startswith("  ci=gitlab is recorded, but ")
+        and line.endswith("copier would switch it to ci=github.")
+        for line in lines
+    ), result.stderr
+    assert "--data base_image=python-slim --data ci=github" in result.stderr
+    assert "leave out --data python_version=3.15" in result.stderr
+    # Stopped before anything was written.
+    assert git(project, "status", "--porcelain", "--ignored") == ""
+    assert (project / ".gitlab-ci.yml").is_file()
+    # Accepting, as the message says, goes through.
+    accept = ["--data", "base_image=python-slim", "--data", "ci=github"]
+    result = update(project, "--skip-tasks", "--data", "python_version=3.15", *accept)
+    assert result.returncode == 0, result.stderr
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert (answers["base_image"], answers["ci"]) == ("python-slim", "github")
+
+
+def test_defaults_never_swap_an_answer_that_a_new_template_version_refuses(
+    tmp_path: Path, template: Path
+):
+    project = generate(template, tmp_path / "old", "python_version=3.11", tasks=False)
+    git(project.parent, "init", "-q", str(project))
+    commit_all(project, "Start")
+    config = template / "copier.yml"
+    config.write_text(config.read_text().replace('    - "3.11"\n', "", 1))
+    commit_all(template, "v3: no 3.11")
+    git(template, "tag", "v3.0.0")
+    result = update(project, "--skip-tasks")
+    assert result.returncode != 0
+    assert "  python_version=3.11 is recorded, but " in result.stderr
+    assert "copier would switch it to python_version=3.12" in result.stderr
+    assert "stay on your template version" in result.stderr
+    assert git(project, "status", "--porcelain") == ""
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["_commit"] == "v1.0.0"
+
+
+# -- Nothing hangs --------------------------------------------------------------------------
+
+
+def test_a_named_pipe_a_socket_and_a_symlink_out_of_the_project_cannot_hang_the_update(
+    project: Path, tmp_path: Path
+):
+    import socket
+
+    elsewhere = tmp_path / "elsewhere.txt"
+    elsewhere.write_text("<<<<<<< not the project's\n>>>>>>> \n")
+    (project / "link").symlink_to(elsewhere)
+    commit_all(project, "A link out of the project")
+    os.mkfifo(project / "pipe")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(project / "sock"))
+    try:
+        assert git(project, "status", "--porcelain") == ""  # git ignores both: the tree is clean
+        result = subprocess.run(
+            [sys.executable, "-m", "copier", "update", "--trust", "--defaults", str(project)],
+            capture_output=True, text=True, timeout=600, check=False,
+        )  # fmt: skip
+    finally:
+        listener.close()
+    assert result.returncode == 0, result.stderr
+    assert "the update left conflicts" not in result.stderr  # the link's target is not read
+    assert elsewhere.read_text() == "<<<<<<< not the project's\n>>>>>>> \n"
+
+
+# -- The weekly job, for a project generated from a local folder --------------------------
+
+
+def test_the_template_update_job_stops_in_one_line_for_a_local_template(project: Path):
+    source, _, _ = template_update_steps(project)
+    failed = subprocess.run(
+        ["bash", "-c", source], cwd=project, capture_output=True, text=True, check=False
+    )
+    assert failed.returncode == 1
+    assert len(failed.stdout.splitlines()) == 1, failed.stdout
+    assert "records the template as the local path" in failed.stdout
+    assert "set _src_path to its git URL" in failed.stdout
+    answers = project / ".copier-answers.yml"
+    text = re.sub(r"(?m)^_src_path: .*$", "_src_path: gh:me/copier-uv-docker", answers.read_text())
+    answers.write_text(text)
+    run_ok(["bash", "-c", source], cwd=project)
