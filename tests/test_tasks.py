@@ -293,3 +293,90 @@ def test_the_hook_refuses_a_misuse_with_a_usage_error(tmp_path: Path):
     )
     assert done.returncode == 2
     assert "usage:" in done.stderr
+
+
+def next_steps_of(stderr: str) -> list[list[str]]:
+    """The next steps' blocks of commands, as printed (indent removed)."""
+    steps = stderr.split("Next steps:\n", 1)[1].split("\nKeep it current", 1)[0]
+    return [
+        [line.removeprefix("  ") for line in block.splitlines() if line.strip()]
+        for block in steps.strip("\n").split("\n\n")
+    ]
+
+
+def test_next_steps_align_each_comment_two_spaces_after_the_longest_command(tmp_path: Path):
+    for answers in ({}, {"project_kind": "package", "project_name": "a-much-longer-name"}):
+        result = copier(*copy_args(tmp_path / f"app{len(answers)}", **answers))
+        assert result.returncode == 0, result.stderr
+        for block in next_steps_of(result.stderr):
+            width = max(len(line.split("  # ")[0]) for line in block)
+            for line in block:
+                if "  # " in line:
+                    assert line.index("  # ") == width, (line, block)
+
+
+def test_next_steps_in_a_repository_subfolder_commit_that_folder_without_git_init(
+    tmp_path: Path,
+):
+    repo = tmp_path / "monorepo"
+    run_ok(["git", "init", "-q", str(repo)], cwd=tmp_path)
+    project = repo / "services" / "app"
+    result = copier(*copy_args(project))
+    assert result.returncode == 0, result.stderr
+    assert "git init" not in result.stderr
+    commit = 'git add . && git commit -m "Start from copier-uv-docker" -- .'
+    assert next_steps_of(result.stderr)[0] == [f"cd {project}", commit]
+    (repo / "other.txt").write_text("staged, the owner's\n")
+    run_ok(["git", "add", "other.txt"], cwd=repo)
+    run_ok(["bash", "-c", commit], cwd=project)  # what it says commits the project only
+    staged = run_ok(["git", "diff", "--cached", "--name-only"], cwd=repo).stdout
+    assert staged == "other.txt\n"
+
+
+def test_a_destination_whose_path_is_not_utf8_is_not_taken_for_a_workspace_member(
+    tmp_path: Path,
+):
+    project = Path(os.fsdecode(os.fsencode(str(tmp_path)) + b"/caf\xe9"))
+    result = copier(*copy_args(project))
+    assert result.returncode == 0, result.stderr
+    assert "uv workspace" not in result.stderr
+    run_ok(["uv", "lock", "--check"], cwd=project)
+
+
+def test_a_copy_from_a_local_folder_says_in_one_line_that_ci_cannot_reach_it(tmp_path: Path):
+    project = tmp_path / "app"
+    result = copier(*copy_args(project))
+    assert result.returncode == 0, result.stderr
+    warning = [line for line in result.stderr.splitlines() if "which CI cannot reach" in line]
+    assert len(warning) == 1 and f"the local path {ROOT}" in warning[0], result.stderr
+    assert "copier copy gh:owner/copier-uv-docker" in warning[0]
+    # Recorded as a URL (or without a template-update job), nothing is said.
+    answers = project / ".copier-answers.yml"
+    text = re.sub(r"(?m)^_src_path: .*$", "_src_path: gh:me/copier-uv-docker", answers.read_text())
+    answers.write_text(text)
+    done = subprocess.run(
+        [sys.executable, str(HOOK), "after-copy", "--image-tag", "app", "--no-docker-build"],
+        cwd=project, capture_output=True, text=True, check=False, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "cannot reach" not in done.stderr
+    none = copier(*copy_args(tmp_path / "no-ci", ci="none"))
+    assert none.returncode == 0 and "cannot reach" not in none.stderr
+
+
+def test_the_conflict_search_reads_only_regular_files_of_the_project(tmp_path: Path):
+    project = render(tmp_path / "app")
+    run_ok(["git", "init", "-q"], cwd=project)
+    outside = tmp_path / "outside.txt"
+    outside.write_text("<<<<<<< not the project's\n")
+    (project / "link.txt").symlink_to(outside)
+    os.mkfifo(project / "pipe")
+    (project / "marked.txt").write_text("<<<<<<< before updating\nx\n>>>>>>> after updating\n")
+    run_ok(["git", "add", "link.txt", "marked.txt"], cwd=project)
+    (project / "pyproject.toml").unlink()  # the search, then stop: nothing to relock
+    done = subprocess.run(
+        [sys.executable, str(HOOK), "after-update"],
+        cwd=project, capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "the update left conflicts in:\n  marked.txt\n  Resolve" in done.stderr
