@@ -10,19 +10,33 @@ from __future__ import annotations
 import re
 import string
 
+import yaml
 from helpers import COPIER_YML, PYTHON_CHOICES, base_image_published
 from hypothesis import strategies as st
 
-RESERVED: list[str] = COPIER_YML["reserved_names"]["default"]
-STDLIB: list[str] = COPIER_YML["stdlib_modules"]["default"]
+
+def fact(name: str) -> list[str]:
+    """One of copier.yml's lists (written as one YAML string, so that copier renders it once)."""
+    value = COPIER_YML[name]["default"]
+    return yaml.safe_load(value) if isinstance(value, str) else value
+
+
+RESERVED: list[str] = fact("reserved_names")
+STDLIB: list[str] = fact("stdlib_modules")
+KEYWORDS: list[str] = fact("python_keywords")
+RESERVED_MODULES: list[str] = fact("reserved_modules")
+RESERVED_COMMANDS: list[str] = fact("reserved_commands")
 KINDS: list[str] = list(COPIER_YML["project_kind"]["choices"].values())
 NAME_MAX = 64
 NAME = re.compile(r"[a-z](?:[a-z0-9]|-(?=[a-z0-9]))*")
+# Docker's reference grammar: 64 hexadecimal characters are an image ID, never a name.
+IMAGE_ID = re.compile(r"[a-f0-9]{64}")
+DESCRIPTION_MAX = 512  # PyPI's limit for a summary
 # What a single-line free-text answer may not hold (the description and author validators).
 FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-EMAIL = re.compile(
-    r'[^@\s<>",\x00-\x1f\x7f-\x9f]+@[^@\s<>",\x00-\x1f\x7f-\x9f]+[.][^@\s<>",\x00-\x1f\x7f-\x9f]+'
-)
+# name@domain.tld, as the validator reads it: dot-separated labels, none empty, none starting
+# or ending with a dash, a top-level label of letters.
+EMAIL = re.compile(r'[^@\s<>",\x00-\x1f\x7f-\x9f]+@(?:[^\W_](?:[\w-]*[^\W_])?[.])+[^\W\d_]{2,}')
 URL = re.compile(r"https://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~/-]*)?")
 
 # Text that has broken templates and the tools that read their output.
@@ -51,7 +65,12 @@ TRICKY = [
 
 def is_valid_description(text: str) -> bool:
     apostrophe_and_backslash = "'" in text and "\\" in text
-    return not (FORBIDDEN.search(text) or apostrophe_and_backslash or text.endswith("\\"))
+    return not (
+        FORBIDDEN.search(text)
+        or len(text) > DESCRIPTION_MAX
+        or apostrophe_and_backslash
+        or text.endswith("\\")
+    )
 
 
 def is_valid_name(name: str) -> bool:
@@ -60,6 +79,18 @@ def is_valid_name(name: str) -> bool:
         and NAME.fullmatch(name) is not None
         and not name.endswith("-")
         and name not in RESERVED
+        and IMAGE_ID.fullmatch(name) is None
+    )
+
+
+def package_may_take(name: str) -> bool:
+    """Whether a package's module and command may bear this (valid) project name."""
+    module = name.replace("-", "_")
+    return not (
+        module in KEYWORDS
+        or module in STDLIB
+        or module in RESERVED_MODULES
+        or name in RESERVED_COMMANDS
     )
 
 
@@ -74,7 +105,15 @@ def project_names(draw: st.DrawFn) -> str:
         else:
             chars.append(draw(st.sampled_from(string.ascii_lowercase + string.digits)))
     name = "".join(chars)
-    return name if name not in RESERVED else name + "x"
+    return name if is_valid_name(name) else name[: NAME_MAX - 1] + "x"
+
+
+# The names a package cannot take, and names a tool would read as something else.
+UNTAKEABLE = sorted({*KEYWORDS, *STDLIB, *RESERVED_MODULES, *RESERVED_COMMANDS})
+PACKAGE_REFUSED = st.sampled_from(
+    [m.replace("_", "-") for m in UNTAKEABLE if is_valid_name(m.replace("_", "-"))]
+)
+IMAGE_IDS = st.from_regex(r"[a-f][a-f0-9]{63}", fullmatch=True)
 
 
 # Printable Unicode on one line: no control characters (Cc covers C0, DEL and C1), no line or
@@ -88,7 +127,13 @@ FREE_TEXT = st.one_of(
     st.lists(st.one_of(st.sampled_from(TRICKY), LINE_TEXT), max_size=6).map("".join),
     st.text(st.sampled_from("ab \"'\\$`{}%#<>=|"), min_size=1000, max_size=4000),
 )
-EMAILS = st.one_of(st.just(""), st.emails(), st.from_regex(EMAIL, fullmatch=True))
+# A description is free text up to PyPI's limit, long ones included.
+DESCRIPTIONS = st.one_of(
+    FREE_TEXT, st.text(st.sampled_from("ab \"'\\$`{}%#<>=|é🐍"), min_size=400, max_size=512)
+).filter(is_valid_description)
+EMAILS = st.one_of(
+    st.just(""), st.emails().filter(EMAIL.fullmatch), st.from_regex(EMAIL, fullmatch=True)
+)
 URLS = st.one_of(st.just(""), st.from_regex(URL, fullmatch=True))
 
 
@@ -101,15 +146,16 @@ def accepted_answers(draw: st.DrawFn) -> dict[str, object]:
     )
     ci_choices = ["github", "none"] + (["gitlab"] if base_image_published("uv", python) else [])
     kind = draw(st.sampled_from(KINDS))
-    name = draw(project_names())
-    if kind == "package" and name.replace("-", "_") in STDLIB:
+    # Names only a package cannot take are drawn too: the other kinds take them.
+    name = draw(st.one_of(project_names(), PACKAGE_REFUSED))
+    if kind == "package" and not package_may_take(name):
         name += "-app"
     return {
         "project_name": name,
         "project_kind": kind,
-        **({"port": draw(st.integers(1024, 65535))} if kind == "service" else {}),
+        **({"port": str(draw(st.integers(1024, 65535)))} if kind == "service" else {}),
         "devcontainer": draw(st.booleans()),
-        "description": draw(FREE_TEXT.filter(is_valid_description)),
+        "description": draw(DESCRIPTIONS),
         "author_name": draw(FREE_TEXT),
         "author_email": draw(EMAILS),
         "license": draw(st.sampled_from(list(COPIER_YML["license"]["choices"].values()))),
@@ -121,18 +167,28 @@ def accepted_answers(draw: st.DrawFn) -> dict[str, object]:
     }
 
 
-# Refused answers, each with the question that must be named.
+# Refused answers: the question that must be named, and the answers that provoke it.
 BAD_NAMES = st.text(max_size=80).filter(lambda name: not is_valid_name(name))
 BAD_LINES = st.tuples(LINE_TEXT, st.from_regex(FORBIDDEN), LINE_TEXT).map("".join)
 BAD_EMAILS = st.text(min_size=1, max_size=60).filter(lambda e: not EMAIL.fullmatch(e))
 BAD_URLS = st.text(min_size=1, max_size=60).filter(lambda u: not URL.fullmatch(u))
+BAD_PORTS = st.one_of(
+    st.text(max_size=8).filter(lambda p: not re.fullmatch(r"[1-9][0-9]*", p)),
+    st.integers(0, 1023).map(str),
+    st.integers(65536, 10**9).map(str),
+)
 REFUSED = st.one_of(
-    BAD_NAMES.map(lambda v: ("project_name", v)),
-    BAD_LINES.map(lambda v: ("description", v)),
+    st.one_of(BAD_NAMES, IMAGE_IDS).map(lambda v: ("project_name", {"project_name": v})),
+    PACKAGE_REFUSED.map(lambda v: ("project_kind", {"project_name": v, "project_kind": "package"})),
+    BAD_PORTS.map(lambda v: ("port", {"project_kind": "service", "port": v})),
+    BAD_LINES.map(lambda v: ("description", {"description": v})),
     st.tuples(LINE_TEXT, st.just("'"), LINE_TEXT, st.just("\\")).map(
-        lambda parts: ("description", "".join(parts))
+        lambda parts: ("description", {"description": "".join(parts)})
     ),
-    BAD_LINES.map(lambda v: ("author_name", v)),
-    BAD_EMAILS.map(lambda v: ("author_email", v)),
-    BAD_URLS.map(lambda v: ("repository_url", v)),
+    st.text(min_size=DESCRIPTION_MAX + 1, max_size=2000)
+    .filter(lambda t: not FORBIDDEN.search(t))
+    .map(lambda v: ("description", {"description": v})),
+    BAD_LINES.map(lambda v: ("author_name", {"author_name": v})),
+    BAD_EMAILS.map(lambda v: ("author_email", {"author_email": v})),
+    BAD_URLS.map(lambda v: ("repository_url", {"repository_url": v})),
 )

