@@ -14,6 +14,7 @@ from helpers import (
     DEFAULT_PYTHON,
     IMAGE_VARIANTS,
     PYTHON_CHOICES,
+    ROOT,
     UV_VERSION,
     lockable_pythons,
     missing,
@@ -144,9 +145,41 @@ def docker_first_on_path(tmp_path: Path, docker) -> dict[str, str]:
     return {**docker.env, "PATH": f"{folder}{os.pathsep}{os.environ['PATH']}"}
 
 
+# Warnings raised from this repository's files fail the run (pytest-xdist's workers send theirs
+# here). Ours: Python files of this repository, and Jinja's lexer and compiler, which in this run
+# read only this repository's template text (copier.yml and template/). Others' warnings are only
+# reported, as pytest does.
+OUR_WARNINGS: list[str] = []
+NOT_OURS = (ROOT / ".venv", ROOT / "tests" / "renovate" / "node_modules")
+
+
+def is_ours(filename: str) -> bool:
+    path = Path(filename)
+    jinja = path.parent.name == "jinja2" and path.stem in {"lexer", "compiler"}
+    if jinja or filename == "<template>":
+        return True
+    path = path.resolve()
+    return path.is_relative_to(ROOT) and not any(path.is_relative_to(p) for p in NOT_OURS)
+
+
+def pytest_warning_recorded(warning_message, when, nodeid, location) -> None:
+    if is_ours(warning_message.filename):
+        where = f"{warning_message.filename}:{warning_message.lineno}"
+        OUR_WARNINGS.append(
+            f"{nodeid or when}: {warning_message.category.__name__}: {warning_message.message}"
+            f" ({where})"
+        )
+
+
+def pytest_sessionfinish(session) -> None:
+    if OUR_WARNINGS and not hasattr(session.config, "workerinput"):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
     """Say once which engine and base images the image tests used (also under pytest-xdist,
-    whose workers send their reports, user properties included, to this process)."""
+    whose workers send their reports, user properties included, to this process); list the
+    warnings raised from this repository's files, which fail the run."""
     lines = {
         value
         for reports in terminalreporter.stats.values()
@@ -156,3 +189,7 @@ def pytest_terminal_summary(terminalreporter) -> None:
     }
     for line in sorted(lines):
         terminalreporter.write_line(line)
+    if OUR_WARNINGS:
+        terminalreporter.section("warnings from this repository's files fail the run", red=True)
+        for line in sorted(set(OUR_WARNINGS)):
+            terminalreporter.write_line(line)
