@@ -1,7 +1,7 @@
 """Real images: every generated variant is built and run on a real Docker engine.
 
 Base images are the official ones when a registry answers, otherwise local stand-ins built by
-tests/standins.py under the same names; failure messages and the run's summary say which.
+lab/standins.py under the same names; failure messages and the run's summary say which.
 """
 
 from __future__ import annotations
