@@ -3,7 +3,6 @@ project from this working tree, and a generated app made to run until it is stop
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from lab.paths import ROOT
@@ -15,27 +14,18 @@ def copy_args(destination: Path, **answers: object) -> list[str]:
     return ["copy", "--trust", "--defaults", *data, str(ROOT), str(destination)]
 
 
-# A long-running app: the template's main.py with a loop instead of one line.
-LOOP = """
-def main() -> None:
-    while True:
+# A long-running app: the template's main() printing in a loop instead of once, its signal
+# handlers kept.
+LOOP = """    while True:
         print(greeting(), flush=True)
         time.sleep(0.2)
 """
 
 
 def long_running(project: Path) -> None:
-    """Make a script or package project's app run until stopped (SIGTERM handling kept)."""
+    """Make a script or package project's app run until stopped (its signal handling kept)."""
     main = next(project.glob("src/*/__init__.py"), project / "main.py")
-    loop = LOOP.replace(
-        "def main() -> None:\n", "def main() -> None:\n    signal.signal(signal.SIGTERM, stop)\n"
-    )
-    if "src" not in main.parts:
-        loop = LOOP
-    pattern = (
-        r"\ndef main\(\) -> None:\n(    \"\"\".*\"\"\"\n)?"
-        r"(    signal\.signal\(signal\.SIGTERM, stop\)\n)?    print\(greeting\(\)\)\n"
-    )
-    text = re.sub(pattern, loop, main.read_text())
+    text = main.read_text()
+    assert text.count("    print(greeting())\n") == 1, main
+    text = text.replace("    print(greeting())\n", LOOP)
     main.write_text(text.replace("import signal\n", "import signal\nimport time\n"))
-    assert "while True" in main.read_text()

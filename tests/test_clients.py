@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from contextlib import suppress
 from pathlib import Path
@@ -40,9 +41,48 @@ def test_docker_stop_stops_a_long_running_app_cleanly_not_killed(docker, built, 
     container = docker("run", "-d", "--network", "none", tag).stdout.strip()
     try:
         wait_for("the app's first line", lambda: "Hello" in docker("logs", container).stdout)
-        docker("stop", container)  # SIGTERM, then SIGKILL after 10 s if the app ignores it
+        docker("stop", container)  # SIGINT (STOPSIGNAL), then SIGKILL after 10 s
         state = docker("inspect", "--format", "{{.State.ExitCode}} {{.State.OOMKilled}}", container)
         assert state.stdout.split() == ["0", "false"], f"exit code {state.stdout} (137: killed)"
+    finally:
+        docker("rm", "--force", container, check=False)
+
+
+# An owner's own code, with no signal handler of ours: a loop that Python as PID 1 would keep
+# running through SIGTERM. The image's STOPSIGNAL (SIGINT) stops it all the same.
+OWNER_LOOP = """import time
+
+
+def main() -> None:
+    print("up", flush=True)
+    while True:
+        time.sleep(0.1)
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+@pytest.mark.parametrize("kind", ["script", "package"])
+@pytest.mark.parametrize("base_image", BASE_IMAGES)
+def test_docker_stop_promptly_stops_owner_code_that_handles_no_signal(
+    docker, built, base_image: str, kind: str
+):
+    def rewrite(project: Path) -> None:
+        main = next(project.glob("src/*/__init__.py"), project / "main.py")
+        main.write_text(OWNER_LOOP)
+
+    _, tag = built(base_image, kind=kind, prepare=rewrite)
+    container = docker("run", "-d", "--network", "none", tag).stdout.strip()
+    try:
+        wait_for("the app's first line", lambda: "up" in docker("logs", container).stdout)
+        started = time.monotonic()
+        docker("stop", "--time", "20", container)
+        took = time.monotonic() - started
+        code = docker("inspect", "--format", "{{.State.ExitCode}}", container).stdout.strip()
+        # 130: KeyboardInterrupt, at once; 137 would be Docker's SIGKILL after the grace period.
+        assert code == "130" and took < 10, f"exit code {code} after {took:.1f} s"
     finally:
         docker("rm", "--force", container, check=False)
 
