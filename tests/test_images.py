@@ -20,6 +20,7 @@ from helpers import (
     IMAGE_VARIANTS,
     copier,
     copy_args,
+    image,
     render,
     require_python,
     run_ok,
@@ -153,6 +154,41 @@ def test_slim_final_image_is_its_base_plus_the_app_without_uv_or_its_cache(
 
     overhead = docker.image_size("slim-final") - docker.image_size(slim_image(DEFAULT_PYTHON))
     assert 0 < overhead < 5_000_000, f"{overhead} bytes over the base image"
+
+
+# Import every dependency, as the builder's warm-up does; then list the standard modules that
+# loaded from source files without bytecode beside them (frozen modules need none).
+DEPENDENCIES_WITHOUT_BYTECODE = """
+import importlib, importlib.util, os, pkgutil, site, sys, sysconfig
+for found in pkgutil.iter_modules(site.getsitepackages()):
+    importlib.import_module(found.name)
+stdlib = sysconfig.get_path("stdlib") + "/"
+loaded = [m for m in list(sys.modules.values()) if getattr(m, "__spec__", None)]
+sources = [m.__spec__.origin for m in loaded if m.__spec__.origin not in (None, "frozen")]
+ours = [f for f in sources if f.startswith(stdlib) and f.endswith(".py")]
+print(len(ours), *(f for f in ours if not os.path.exists(importlib.util.cache_from_source(f))))
+"""
+
+
+@pytest.mark.parametrize("base_image", BASE_IMAGES)
+def test_the_image_ships_the_standard_bytecode_its_dependencies_import(
+    docker, built, base_image: str
+):
+    """The base images ship the standard library without bytecode and the app's user cannot
+    write it: without the builder's warm-up, every start would compile these modules again."""
+    _, tag = built(base_image, kind="service")
+    probe = ["python", "-c", DEPENDENCIES_WITHOUT_BYTECODE]
+    ran = docker("run", "--rm", "--network", "none", tag, *probe)
+    imported, *missing = ran.stdout.split()
+    assert int(imported) > 100 and not missing, f"no bytecode for {missing}"
+    user = docker("run", "--rm", "--network", "none", tag, "sh", "-c", "id -un; id -u")
+    assert user.stdout.split() == ["app", "10001"]
+    overhead = docker.image_size(tag) - docker.image_size(
+        image("runtime_image", base_image=base_image)
+    )
+    # The service's dependencies (FastAPI, uvicorn, pydantic: about 17 MB), the code, and the
+    # bytecode of what they import: a few MB, not the whole standard library's.
+    assert overhead < 25_000_000, f"{overhead} bytes over the base image"
 
 
 def test_uv_image_keeps_uv_usable_at_run_time_by_the_unprivileged_user(docker, build, generated):
