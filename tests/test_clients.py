@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from contextlib import suppress
 from pathlib import Path
@@ -178,6 +180,37 @@ def test_compose_watch_syncs_edits_restarts_and_rebuilds_on_dependency_changes(
         compose_run("down", "--rmi", "all", "--timeout", "5", check=False)
     # Production stays read-only to its user: the watch ran the `dev` stage, not the image.
     assert "target: dev" in (project / "compose.yaml").read_text()
+
+
+def test_port_in_dot_env_moves_the_service_and_what_compose_publishes(docker, compose, generated):
+    name = f"port-{uuid.uuid4().hex[:10]}"
+    project = generated(project_name=name, project_kind="service")
+    with socket.socket() as probe:  # a free port on this machine, other than the answered one
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    (project / ".env").write_text(f"PORT={port}\n")
+    compose_up = [docker.client, "compose", "-p", name, "up", "--build", "--detach", "--wait"]
+    try:
+        done = subprocess.run(
+            compose_up, cwd=project, env=compose, capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 0, done.stderr
+
+        def answers() -> bool:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
+                    return r.status == 200
+            except OSError:
+                return False
+
+        wait_for(f"the service on the host's port {port}", answers, 60)
+    finally:
+        subprocess.run(
+            [docker.client, "compose", "-p", name, "down", "--rmi", "all", "--timeout", "5"],
+            cwd=project,
+            env=compose,
+            capture_output=True,
+        )
 
 
 @pytest.fixture(scope="session")

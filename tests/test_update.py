@@ -361,15 +361,14 @@ def test_gitlab_runs_the_same_template_update_commands(project: Path, tmp_path: 
 
 
 LANDED = "967f389"  # the last version before project kinds, trixie and the dev stage
+PREVIOUS = "a7fe50d"  # the last landed version before the one-pipeline Dockerfile
 
 
-@pytest.fixture
-def from_landed(tmp_path: Path) -> tuple[Path, Path]:
-    """A git template whose v1.0.0 is the landed version LANDED and v2.0.0 this tree, and a
-    project generated from v1.0.0, committed."""
+def template_from(tmp_path: Path, landed: str) -> Path:
+    """A git template whose v1.0.0 is the landed commit and v2.0.0 this tree."""
     repo = tmp_path / "template"
     repo.mkdir()
-    archive = subprocess.run(["git", "archive", LANDED], cwd=ROOT, capture_output=True, check=True)
+    archive = subprocess.run(["git", "archive", landed], cwd=ROOT, capture_output=True, check=True)
     subprocess.run(["tar", "-x", "-C", str(repo)], input=archive.stdout, check=True)
     git(repo.parent, "init", "-q", str(repo))
     commit_all(repo, "v1")
@@ -384,12 +383,54 @@ def from_landed(tmp_path: Path) -> tuple[Path, Path]:
             shutil.copy2(ROOT / name, repo / name)
     commit_all(repo, "v2")
     git(repo, "tag", "v2.0.0")
-    project = tmp_path / "old-project"
-    made = copier("copy", "--trust", "--defaults", "--vcs-ref", "v1.0.0", str(repo), str(project))
+    return repo
+
+
+def project_from_v1(repo: Path, project: Path, *data: str) -> Path:
+    made = copier(
+        "copy", "--trust", "--defaults", *data, "--vcs-ref", "v1.0.0", str(repo), str(project)
+    )
     assert made.returncode == 0, made.stderr
     git(project.parent, "init", "-q", str(project))
     commit_all(project, "Start")
-    return repo, project
+    return project
+
+
+@pytest.fixture
+def from_landed(tmp_path: Path) -> tuple[Path, Path]:
+    """A project generated from the landed version LANDED (v1.0.0), committed, and its template
+    (v2.0.0 this tree)."""
+    repo = template_from(tmp_path, LANDED)
+    return repo, project_from_v1(repo, tmp_path / "old-project")
+
+
+@pytest.fixture(scope="module")
+def previous(tmp_path_factory) -> Path:
+    return template_from(tmp_path_factory.mktemp("previous"), PREVIOUS)
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        {"project_kind": "script"},
+        {"project_kind": "service", "base_image": "uv", "ci": "gitlab"},
+        {"project_kind": "package", "devcontainer": "true"},
+        {"project_kind": "script", "base_image": "uv", "ci": "none", "precommit": "false"},
+    ],
+    ids=["script", "service-uv-gitlab", "package-devcontainer", "script-uv-bare"],
+)
+def test_an_untouched_project_of_the_previous_version_updates_without_conflict(
+    previous: Path, tmp_path: Path, answers: dict[str, str]
+):
+    data = [arg for key, value in answers.items() for arg in ("--data", f"{key}={value}")]
+    project = project_from_v1(previous, tmp_path / "p", *data)
+    result = update(project)
+    assert result.returncode == 0, result.stderr
+    assert_clean_merge(project)
+    assert not list(project.rglob("*.kept")), "an untouched file was kept aside"
+    recorded = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert recorded["_commit"] == "v2.0.0"
+    run_ok(["uv", "lock", "--check"], cwd=project)
 
 
 def test_update_from_the_version_before_kinds_keeps_a_script_project(from_landed):
