@@ -78,7 +78,7 @@ GUIDE_PYTHON = re.findall(r"python(\d+\.\d+)", FROM_LINE.findall(GUIDE.read_text
 # The dependency a "dependency change" adds: small, pure Python, in none of the apps.
 SMALL_DEPENDENCY = "six"
 X = "\N{MULTIPLICATION SIGN}"
-START_RUNS = 6
+START_RUNS = 5
 # Code-only rebuilds per round (their median): each is a tenth of a second, near the noise.
 REBUILDS = 3
 OFFLINE = ", uv offline"  # starts per container: the first (a fresh container's) and warm ones
@@ -789,7 +789,13 @@ def machine_line() -> str:
 
 
 def images(
-    source: str, vcs: list[str], described: str, apps: list[App], rounds: int, scratch: Path
+    source: str,
+    vcs: list[str],
+    described: str,
+    apps: list[App],
+    rounds: int,
+    scratch: Path,
+    raw: Path | None = None,
 ) -> list[tuple[str, bool, str]]:
     """The images' part of the run, on the tests' engine (taken in turns with them)."""
     with running() as engine:
@@ -814,6 +820,11 @@ def images(
             results = run_images(lab, source, vcs, apps, rounds)
         finally:
             lab.clean()
+        if raw is not None:
+            rows = {
+                f"{app} / {who}": [vars(r) for r in runs] for (app, who), runs in results.items()
+            }
+            raw.write_text(json.dumps({"measured": described, "rounds": rows}, indent=1))
         targets = report_images(results, apps)
         print()
         return targets
@@ -835,6 +846,7 @@ def main() -> None:
         action="store_true",
         help="this working tree, uncommitted changes included (default: the committed HEAD)",
     )
+    parser.add_argument("--json", type=Path, help="also write every round's figures here")
     parser.add_argument("--no-images", action="store_true", help="generation only")
     parser.add_argument("--no-generation", action="store_true", help="images only")
     args = parser.parse_args()
@@ -847,7 +859,7 @@ def main() -> None:
         scratch = Path(scratch_dir)
         source, vcs, described = template_source(args.working_tree, scratch)
         if not args.no_images:
-            targets += images(source, vcs, described, apps, rounds, scratch)
+            targets += images(source, vcs, described, apps, rounds, scratch, args.json)
         if not args.no_generation:
             if args.no_images:
                 print(
