@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
 import shlex
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
+from unittest.mock import ANY
 
 import pytest
 import yaml
-from helpers import ROOT, UV_VERSION, missing, render, run_ok, uv_python_image
-from test_workflows import ACTIONS, WORKFLOW, lint, unpinned_actions
+from helpers import (
+    ROOT,
+    UV_VERSION,
+    lockable_pythons,
+    missing,
+    render,
+    run_ok,
+    uv_python_image,
+)
+from test_workflows import ACTIONS, COPIER_PIN, WORKFLOW, lint, unpinned_actions
 
 # Every YAML or JSON file a project can get, and the published schema it must satisfy
 # (check-jsonschema ships them, so this works offline).
@@ -186,7 +197,16 @@ def test_github_workflow_checks_then_builds_both_platforms_and_pushes_on_default
     assert {"uv run --locked ruff check", "uv run --locked pytest"} <= set(commands)
     image = workflow["jobs"]["image"]
     assert image["needs"] == "checks" and image["permissions"]["packages"] == "write"
-    build = next(s for s in image["steps"] if s.get("uses", "").startswith("docker/build-push"))
+    # Built for the runner's platform and loaded, run, then built for both and pushed.
+    steps = image["steps"]
+    builds = [i for i, s in enumerate(steps) if s.get("uses", "").startswith("docker/build-push")]
+    smoke = next(i for i, s in enumerate(steps) if s.get("name", "").startswith("Run the image"))
+    assert builds[0] < smoke < builds[1] and len(builds) == 2
+    local = steps[builds[0]]["with"]
+    assert local["load"] is True and "platforms" not in local and "push" not in local
+    assert local["tags"] == "${{ env.SMOKE_IMAGE }}" and "SMOKE_IMAGE" in steps[smoke]["run"]
+    build = steps[builds[1]]
+    assert build["id"] == "build"
     assert build["with"]["platforms"] == "linux/amd64,linux/arm64"
     assert build["with"]["cache-from"] == "type=gha"
     assert "default_branch" in image["env"]["PUSH"] and "PUSH" in build["with"]["push"]
@@ -206,19 +226,105 @@ def test_github_workflow_checks_then_builds_both_platforms_and_pushes_on_default
     assert image["permissions"]["attestations"] == "write"
 
 
-@pytest.mark.parametrize("ci", ["github", "gitlab"])
-def test_ci_check_commands_pass_on_a_fresh_project(generated, ci: str):
-    project = generated(ci=ci)
+def check_commands(project: Path, ci: str) -> list[str]:
+    """The commands the CI's checks job runs, in order (GitHub: its steps without an id)."""
     if ci == "github":
         workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())
         steps = workflow["jobs"]["checks"]["steps"]
-        commands = [s["run"] for s in steps if "run" in s and "id" not in s]
-    else:
-        commands = yaml.safe_load((project / ".gitlab-ci.yml").read_text())["checks"]["script"]
-        commands.remove("uv cache prune --ci")  # tidies the CI cache, not a check
-    assert any("hadolint Dockerfile" in c for c in commands)
-    for command in commands:
-        run_ok(shlex.split(command), cwd=project)
+        return [s["run"] for s in steps if "run" in s and "id" not in s]
+    commands = yaml.safe_load((project / ".gitlab-ci.yml").read_text())["checks"]["script"]
+    commands.remove("uv cache prune --ci")  # tidies the CI cache, not a check
+    return commands
+
+
+@pytest.mark.parametrize("base_image", ["python-slim", "uv"])
+@pytest.mark.parametrize("kind", ["script", "service", "package"])
+@pytest.mark.parametrize("ci", ["github", "gitlab"])
+def test_ci_check_commands_pass_on_a_fresh_project(
+    generated, tmp_path: Path, ci: str, kind: str, base_image: str
+):
+    """Each command as the CI's shell runs it (GitHub: bash -e, GitLab's image: sh), type
+    checker and coverage gate included, and each platform's coverage report written."""
+    project = generated(ci=ci, project_kind=kind, base_image=base_image)
+    commands = check_commands(project, ci)
+    for command in ("hadolint Dockerfile", "mypy", "pytest"):
+        assert f"uv run --locked {command}" in commands, command
+    summary = tmp_path / "summary.md"
+    env = {**os.environ, "GITHUB_STEP_SUMMARY": str(summary)}
+    shell = ["bash", "-e", "-c"] if ci == "github" else ["sh", "-e", "-c"]
+    outputs = {command: run_ok([*shell, command], cwd=project, env=env) for command in commands}
+    tested = outputs["uv run --locked pytest"].stdout
+    assert "Required test coverage of 100.0% reached" in tested, tested
+    if ci == "github":  # the table on the run's summary page
+        assert re.search(r"^\| \*\*TOTAL\*\* +\|.*\| \*\*100%\*\* \|$", summary.read_text(), re.M)
+    else:  # the total GitLab reads from the log, and the Cobertura report it shows
+        checks = yaml.safe_load((project / ".gitlab-ci.yml").read_text())["checks"]
+        found = re.search(checks["coverage"].strip("/"), tested, re.M)
+        assert found and found.group(1) == "100%", tested
+        report = checks["artifacts"]["reports"]["coverage_report"]
+        assert report["coverage_format"] == "cobertura"
+        cobertura = (project / report["path"]).read_text()
+        root = re.search(r"<coverage [^>]*>", cobertura).group(0)
+        assert 'line-rate="1"' in root and 'branch-rate="1"' in root, root
+
+
+@pytest.mark.parametrize("kind", ["script", "service", "package"])
+def test_the_type_checker_is_strict_and_passes_for_every_python(generated, kind: str):
+    """mypy --strict over the code and the tests of each kind, for every python_version this
+    machine has (the code does not depend on base_image: see the next test)."""
+    for python in lockable_pythons():
+        project = generated(project_kind=kind, python_version=python)
+        config = tomllib.loads((project / "pyproject.toml").read_text())["tool"]["mypy"]
+        assert config["strict"] is True and config["python_version"] == python
+        assert "tests" in config["files"]
+        checked = run_ok(["uv", "run", "--locked", "mypy"], cwd=project)
+        assert "Success: no issues found" in checked.stdout
+    # And it bites: an annotation that lies fails it.
+    code = project / "main.py" if kind != "package" else next(project.glob("src/*/__init__.py"))
+    code.write_text(code.read_text() + "\n\nWRONG: int = NAME\n")
+    caught = subprocess.run(
+        ["uv", "run", "--locked", "mypy"], cwd=project, capture_output=True, text=True
+    )
+    assert caught.returncode == 1 and "[assignment]" in caught.stdout, caught.stdout
+
+
+@pytest.mark.parametrize("kind", ["script", "service", "package"])
+def test_the_python_files_and_their_settings_do_not_depend_on_the_base_image(
+    tmp_path: Path, kind: str
+):
+    def python_side(base_image: str) -> dict[str, str]:
+        answers = {"project_name": "same", "project_kind": kind, "base_image": base_image}
+        project = render(tmp_path / base_image, **answers)
+        files = [*project.rglob("*.py"), project / "pyproject.toml"]
+        return {p.relative_to(project).as_posix(): p.read_text() for p in files}
+
+    assert python_side("python-slim") == python_side("uv")
+
+
+# The test each kind loses: without it, the generated code is no longer fully covered.
+UNCOVERING = {
+    "script": "test_a_stop_signal_exits_with_status_0",
+    "service": "test_the_service_serves_until_interrupted_then_exits_0",
+    "package": "test_running_the_module_prints_the_greeting",
+}
+
+
+@pytest.mark.parametrize("kind", UNCOVERING)
+def test_the_coverage_gate_fails_the_ci_command_when_a_generated_test_is_removed(
+    generated, kind: str
+):
+    project = generated(project_kind=kind)
+    (command,) = [c for c in check_commands(project, "github") if c.endswith(" pytest")]
+    tests = project / "tests" / "test_main.py"
+    tree = ast.parse(tests.read_text())
+    kept = [n for n in tree.body if getattr(n, "name", None) != UNCOVERING[kind]]
+    assert len(kept) == len(tree.body) - 1, "the generated test to remove is gone"
+    tree.body = kept
+    tests.write_text(ast.unparse(tree) + "\n")
+    caught = subprocess.run(shlex.split(command), cwd=project, capture_output=True, text=True)
+    assert caught.returncode != 0, caught.stdout
+    assert " passed" in caught.stdout and " failed" not in caught.stdout, caught.stdout
+    assert "FAIL Required test coverage of 100.0% not reached" in caught.stdout, caught.stdout
 
 
 def test_gitlab_pipeline_checks_then_builds_both_platforms_and_pushes_on_default_branch(
@@ -238,16 +344,22 @@ def test_gitlab_pipeline_checks_then_builds_both_platforms_and_pushes_on_default
     assert edge["rules"][-1] == {
         "if": "$CI_COMMIT_TAG == null && $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"
     }
-    assert "--push" in edge["script"][0] and "--cache-to" in edge["script"][0]
-    assert ':edge"' in edge["script"][0]
-    assert "--push" not in pipeline["build-image"]["script"][0]
+    assert "--push" in edge["script"][-1] and "--cache-to" in edge["script"][-1]
+    assert ':edge"' in edge["script"][-1]
+    assert "--push" not in pipeline["build-image"]["script"][-1]
+    # Every image job first builds for its own platform, loads and runs that image.
+    for name in ("build-image", "push-edge", "push-release"):
+        smoke = pipeline[name]["script"][0]
+        assert smoke == pipeline[".smoke"], name
+        assert smoke[0].startswith("docker buildx build --load ") and "--platform" not in smoke[0]
+        assert not any("--push" in line for line in smoke)
     # A release tag vX.Y.Z pushes X.Y.Z, labelled with that version, with SBOM and provenance.
     release = pipeline["push-release"]
     (rule,) = release["rules"]
     pattern = re.fullmatch(r"\$CI_COMMIT_TAG =~ /(.+)/", rule["if"]).group(1)
     assert re.fullmatch(pattern, "v1.2.3") and not re.fullmatch(pattern, "v1.2")
-    assert release["script"][0] == 'VERSION="${CI_COMMIT_TAG#v}"'
-    assert "org.opencontainers.image.version=$VERSION" in release["script"][1]
+    assert release["script"][1] == 'VERSION="${CI_COMMIT_TAG#v}"'
+    assert "org.opencontainers.image.version=$VERSION" in release["script"][2]
     for job in (edge, release):
         assert "--sbom=true --provenance=mode=max" in job["script"][-1]
 
@@ -279,12 +391,19 @@ def test_dependency_bots_watch_every_pin_after_a_cooldown_and_move_uv_at_once(tm
     assert group["matchPackageNames"] == ["ghcr.io/astral-sh/uv"] and group["groupName"] == "uv"
     # ghcr.io gives no release dates: with the default behaviour uv would wait for ever.
     assert group["minimumReleaseAgeBehaviour"] == "timestamp-optional"
-    # The binfmt image the CI `docker run`s is found by Renovate's regex manager.
-    (manager,) = renovate["customManagers"]
-    pattern = manager["matchStrings"][0].replace("(?<", "(?P<")
-    found = re.search(pattern, (gitlab / ".gitlab-ci.yml").read_text())
+    # The binfmt image the CI `docker run`s, and Copier's exact pin in the template-update job
+    # (its check and its update), are found by Renovate's regex managers.
+    pipeline = (gitlab / ".gitlab-ci.yml").read_text()
+    copier, binfmt = renovate["customManagers"]
+    pattern = binfmt["matchStrings"][0].replace("(?<", "(?P<")
+    found = re.search(pattern, pipeline)
     assert found and found.group("depName") == "tonistiigi/binfmt"
     assert found.group("currentValue") == "qemu-v10.2.3"
+    assert copier["datasourceTemplate"] == "pypi"
+    pattern = copier["matchStrings"][0].replace("(?<", "(?P<")
+    pins = [(m.group("depName"), m.group("currentValue")) for m in re.finditer(pattern, pipeline)]
+    assert pins == [("copier", COPIER_PIN)] * 2
+    assert pipeline.count("copier==") == 2
 
 
 def renovate_validator() -> list[str]:
@@ -323,3 +442,87 @@ def test_precommit_hooks_pass_on_a_fresh_project_and_catch_a_bad_dockerfile(gene
     dockerfile.write_text(dockerfile.read_text() + "RUN cd /tmp\n")
     caught = subprocess.run(precommit, cwd=project, capture_output=True, text=True, check=False)
     assert caught.returncode != 0 and "DL3003" in caught.stdout, caught.stdout
+
+
+def test_the_template_update_jobs_run_copier_pinned_exactly(tmp_path: Path):
+    from importlib.metadata import version
+
+    assert version("copier") == COPIER_PIN  # the one these tests run, and read the source of
+    github = render(tmp_path / "gh", ci="github")
+    workflow = (github / ".github/workflows/template-update.yml").read_text()
+    gitlab = (render(tmp_path / "gl", ci="gitlab") / ".gitlab-ci.yml").read_text()
+    for text in (workflow, gitlab):
+        runs = re.findall(r"uvx .*copier (\S+)", text)
+        assert sorted(runs) == ["check-update", "update"], runs
+        assert re.findall(r"uvx --from (\S+) copier", text) == [f"copier=={COPIER_PIN}"] * 2
+
+
+def tagged_template(folder: Path, version: str) -> None:
+    """A git template of one file, tagged with this version."""
+    folder.mkdir(exist_ok=True)
+    (folder / "copier.yml").write_text("_answers_file: .copier-answers.yml\n")
+    (folder / "VERSION.jinja").write_text(version + "\n")
+    (folder / "{{ _copier_conf.answers_file }}.jinja").write_text(
+        "{{ _copier_answers | to_nice_yaml }}"
+    )
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-qm", version], ["tag", version]):
+        run_ok(["git", *command], cwd=folder)
+
+
+def check_step(project: Path, ci: str) -> str:
+    """The check-update step of the template-update job, as its shell runs it."""
+    if ci == "github":
+        text = (project / ".github/workflows/template-update.yml").read_text()
+        steps = yaml.safe_load(text)["jobs"]["update"]["steps"]
+        return next(s["run"] for s in steps if s.get("id") == "check")
+    job = yaml.safe_load((project / ".gitlab-ci.yml").read_text())["template-update"]
+    (step,) = [s for s in job["before_script"] if "check-update" in s]
+    return step + "echo the script runs\n"  # the job's script, in the same shell
+
+
+@pytest.mark.parametrize("ci", ["github", "gitlab"])
+def test_the_template_update_job_skips_its_work_when_the_project_is_current(
+    tmp_path: Path, ci: str
+):
+    """The job's own check step, with the pinned Copier (this venv's, through a uvx that
+    refuses any other): current (exit 0) stops, a newer tag (2) and "cannot tell" (1) go on."""
+    step = check_step(render(tmp_path / "generated", ci=ci), ci)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    uvx = bin_dir / "uvx"
+    uvx.write_text(
+        "#!/bin/sh\n"
+        f'[ "$1 $2 $3" = "--from copier=={COPIER_PIN} copier" ] || exit 99\n'
+        f'shift 3\nexec "{sys.executable}" -m copier "$@"\n'
+    )
+    uvx.chmod(0o755)
+    template, project = tmp_path / "template", tmp_path / "project"
+    tagged_template(template, "v1.0.0")
+    run_ok(
+        [sys.executable, "-m", "copier", "copy", "--quiet", str(template), str(project)],
+        cwd=tmp_path,
+    )
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "project"]):
+        run_ok(["git", *command], cwd=project)
+    output = tmp_path / "output"
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    env["GITHUB_OUTPUT"] = str(output)
+    shell = ["bash", "-e", "-c"] if ci == "github" else ["sh", "-e", "-c"]
+
+    def goes_on() -> tuple[bool, str]:
+        output.write_text("")
+        said = run_ok([*shell, step], cwd=project, env=env).stdout
+        if ci == "github":
+            return output.read_text() == "update=true\n", said
+        return "the script runs" in said, said
+
+    assert goes_on() == (False, ANY)  # exit 0: on the latest version
+    (template / "VERSION.jinja").write_text("v1.1.0\n")
+    for command in (["commit", "-qam", "v1.1.0"], ["tag", "v1.1.0"]):
+        run_ok(["git", *command], cwd=template)
+    went, said = goes_on()  # exit 2: a newer version
+    assert went and "could not tell" not in said, said
+    answers = project / ".copier-answers.yml"
+    answers.write_text(re.sub(r"(?m)^_commit:.*\n", "", answers.read_text()))
+    went, said = goes_on()  # exit 1: cannot tell, so update anyway
+    assert went and "could not tell (exit 1)" in said, said

@@ -6,9 +6,10 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import yaml
-from helpers import ROOT, UV_VERSION, VARIANTS
+from helpers import ROOT, UV_VERSION, VARIANTS, render
 
 WORKFLOW = ROOT / ".github" / "workflows" / "tests.yml"
 # Every action this repository and its generated projects use: the newest release each
@@ -25,6 +26,41 @@ ACTIONS = {
     "docker/build-push-action": ("v7.3.0", "53b7df96c91f9c12dcc8a07bcb9ccacbed38856a"),
     "actions/attest": ("v4.2.2", "1e69f48acb82d1966a394da916b4c1698aa569d6"),
 }
+# What each action's own documentation asks of the job's GITHUB_TOKEN, at the pinned version
+# above (read 2026-12-01 in the mirrors of their repositories), and where it says so.
+DOCUMENTED_PERMISSIONS: dict[str, tuple[dict[str, str], str]] = {
+    "actions/checkout": (
+        {"contents": "read"},
+        "README.md, 'Recommended permissions': contents: read",
+    ),
+    "astral-sh/setup-uv": (
+        {},
+        "action.yml, github-token: 'Used when downloading uv from GitHub releases' (public);"
+        " docs/environment-and-tools.md: the default GITHUB_TOKEN suffices",
+    ),
+    "docker/setup-qemu-action": ({}, "README.md, action.yml: no token"),
+    "docker/setup-buildx-action": ({}, "README.md, action.yml: no token"),
+    "docker/metadata-action": ({}, "action.yml, github-token: reads the public repository"),
+    "docker/login-action": (
+        {"packages": "write"},
+        "README.md, 'GitHub Container Registry': GITHUB_TOKEN, whose scope for a push is"
+        " packages: write in the GitHub guide it links (publishing-and-installing-a-package)",
+    ),
+    "docker/build-push-action": (
+        {},
+        "README.md, github-token: only for a Git context (ours is the path `.`)",
+    ),
+    "actions/attest": (
+        {"id-token": "write", "attestations": "write", "artifact-metadata": "write"},
+        "README.md lines 64-76: id-token (Sigstore), attestations (persist it),"
+        " artifact-metadata (the storage record, made when push-to-registry is true)",
+    ),
+}
+# actions/attest with `push-to-registry: true` also pushes the attestation to the registry: its
+# README.md 'Container Image' example (lines 397-405, v4.2.2) adds packages: write.
+ATTEST_PUSH = {"packages": "write"}
+# Copier, pinned exactly in the template-update jobs: the newest 9.x on PyPI (2026-12-01).
+COPIER_PIN = "9.19.1"
 # `owner/repo@<40 hex> # vX.Y.Z`: a commit, which cannot be moved, and the release it is.
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
 
@@ -84,3 +120,48 @@ def test_the_template_workflow_builds_every_accepted_variant_against_real_regist
     (setup_uv,) = [s for s in job["steps"] if s.get("uses", "").startswith("astral-sh/setup-uv@")]
     assert setup_uv["with"]["version"] == UV_VERSION
     assert job["steps"][-1]["run"] == "uv run pytest"
+
+
+def documented_permissions(job: dict[str, Any]) -> dict[str, str]:
+    """What the job's actions document, merged (write wins over read)."""
+    wanted: dict[str, str] = {}
+    for step in job["steps"]:
+        if "uses" not in step:
+            continue
+        action = step["uses"].split("@")[0]
+        needs = dict(DOCUMENTED_PERMISSIONS[action][0])
+        if action == "actions/attest" and step.get("with", {}).get("push-to-registry"):
+            needs |= ATTEST_PUSH
+        for scope, level in needs.items():
+            wanted[scope] = "write" if "write" in (level, wanted.get(scope)) else level
+    return wanted
+
+
+def test_every_job_asks_for_exactly_what_its_actions_document(tmp_path: Path):
+    project = render(tmp_path / "p", ci="github", template_update=True)
+    workflows = sorted((project / ".github/workflows").glob("*.yml"))
+    assert [w.name for w in workflows] == ["ci.yml", "template-update.yml"]
+    for path in workflows:
+        workflow = yaml.safe_load(path.read_text())
+        assert workflow["permissions"] == {}, path.name
+        for name, job in workflow["jobs"].items():
+            assert job["permissions"] == documented_permissions(job), (path.name, name)
+    # This repository's own workflow: the same rule, at the workflow's level.
+    own = yaml.safe_load(WORKFLOW.read_text())
+    (job,) = own["jobs"].values()
+    assert "permissions" not in job
+    assert own["permissions"] == documented_permissions(job)
+
+
+def test_the_permission_check_catches_one_too_many_and_one_too_few():
+    checkout = {"uses": "actions/checkout@x # v7.0.1"}
+    attest = {"uses": "actions/attest@x # v4.2.2", "with": {"push-to-registry": True}}
+    wanted = documented_permissions({"steps": [checkout, attest]})
+    assert wanted == {
+        "contents": "read",
+        "id-token": "write",
+        "attestations": "write",
+        "artifact-metadata": "write",
+        "packages": "write",
+    }
+    assert documented_permissions({"steps": [checkout, {"run": "true"}]}) == {"contents": "read"}
