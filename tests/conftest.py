@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from subprocess import PIPE
 
 import pytest
 from helpers import (
@@ -16,9 +18,13 @@ from helpers import (
     PYTHON_CHOICES,
     ROOT,
     UV_VERSION,
+    image,
     lockable_pythons,
     missing,
+    run_ok,
+    slim_image,
     stand_in_note,
+    uv_python_image,
 )
 from hypothesis import HealthCheck, settings
 
@@ -143,6 +149,23 @@ def docker_first_on_path(tmp_path: Path, docker) -> dict[str, str]:
     folder.mkdir()
     (folder / "docker").symlink_to(docker.client)
     return {**docker.env, "PATH": f"{folder}{os.pathsep}{os.environ['PATH']}"}
+
+
+@pytest.fixture(scope="session")
+def podman(docker) -> list[str]:
+    """Podman from Debian, with this session's base images moved over from the Docker engine
+    (`docker save | podman load`), under the names a pull would have given them."""
+    found = shutil.which("podman")
+    if found is None:
+        missing("podman is not installed (Debian: apt-get install podman)")
+    names = [slim_image(DEFAULT_PYTHON), uv_python_image(DEFAULT_PYTHON), image("uv_image")]
+    for name in names:
+        saved = subprocess.Popen([docker.client, "save", name], env=docker.env, stdout=PIPE)
+        loaded = subprocess.run([found, "load", "-q"], stdin=saved.stdout, capture_output=True)
+        assert saved.wait() == 0 and loaded.returncode == 0, loaded.stderr
+        if "/" not in name.split(":")[0]:  # Docker Hub's short names: podman says localhost/
+            run_ok([found, "tag", f"localhost/{name}", f"docker.io/library/{name}"], Path.cwd())
+    return [found]
 
 
 # Warnings raised from this repository's files fail the run (pytest-xdist's workers send theirs

@@ -16,25 +16,20 @@ import urllib.request
 import uuid
 from contextlib import suppress
 from pathlib import Path
-from subprocess import PIPE
 
 import pytest
 from helpers import (
     BASE_IMAGES,
     DEFAULT_PYTHON,
-    image,
     long_running,
     missing,
     run_ok,
-    slim_image,
-    uv_python_image,
     wait_for,
 )
 
 from lab import debian
 
 pytestmark = pytest.mark.docker
-UV_IMAGE = image("uv_image")
 
 
 @pytest.mark.parametrize("base_image", BASE_IMAGES)
@@ -211,23 +206,6 @@ def test_port_in_dot_env_moves_the_service_and_what_compose_publishes(docker, co
             env=compose,
             capture_output=True,
         )
-
-
-@pytest.fixture(scope="session")
-def podman(docker) -> list[str]:
-    """Podman from Debian, with this session's base images moved over from the Docker engine
-    (`docker save | podman load`), under the names a pull would have given them."""
-    found = shutil.which("podman")
-    if found is None:
-        missing("podman is not installed (Debian: apt-get install podman)")
-    names = [slim_image(DEFAULT_PYTHON), uv_python_image(DEFAULT_PYTHON), f"{UV_IMAGE}"]
-    for name in names:
-        saved = subprocess.Popen([docker.client, "save", name], env=docker.env, stdout=PIPE)
-        loaded = subprocess.run([found, "load", "-q"], stdin=saved.stdout, capture_output=True)
-        assert saved.wait() == 0 and loaded.returncode == 0, loaded.stderr
-        if "/" not in name.split(":")[0]:  # Docker Hub's short names: podman says localhost/
-            run_ok([found, "tag", f"localhost/{name}", f"docker.io/library/{name}"], Path.cwd())
-    return [found]
 
 
 @pytest.mark.parametrize(

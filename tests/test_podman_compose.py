@@ -1,0 +1,105 @@
+"""compose.yaml under podman-compose (PyPI, pinned in uv.lock) on Debian's Podman: `up --build`
+builds the dev stage and runs it, the service answers on the port it publishes (moved by PORT
+in .env, as with Docker Compose) and the script and the package print; `down` removes it.
+
+podman-compose has no `watch` (tests/test_clients.py proves watch with Docker Compose). Podman
+needs ulimits on this machine kind; they come from a containers.conf of the test's own
+(CONTAINERS_CONF), never from the project.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+from helpers import BASE_IMAGES, missing, wait_for
+
+pytestmark = pytest.mark.docker
+
+CONTAINERS_CONF = """[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=1000:1000"]
+"""
+
+
+@pytest.fixture(scope="session")
+def podman_compose(podman, tmp_path_factory) -> tuple[str, dict[str, str]]:
+    """podman-compose from the test environment, and an environment whose Podman has the
+    ulimits this machine needs."""
+    found = shutil.which("podman-compose", path=str(Path(sys.executable).parent))
+    if found is None:
+        missing("podman-compose (PyPI) is not in the test environment")
+    conf = tmp_path_factory.mktemp("podman") / "containers.conf"
+    conf.write_text(CONTAINERS_CONF)
+    return found, {**os.environ, "CONTAINERS_CONF": str(conf)}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def answers(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as answer:
+            return answer.status == 200
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("kind", ["script", "service", "package"])
+@pytest.mark.parametrize("base_image", BASE_IMAGES)
+def test_podman_compose_builds_runs_and_removes_the_app(
+    podman, podman_compose, generated, base_image, kind
+):
+    command, env = podman_compose
+    name = f"pcompose-{uuid.uuid4().hex[:10]}"
+    project = generated(project_name=name, project_kind=kind, base_image=base_image)
+
+    def compose(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            [command, "-p", name, *args],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        assert done.returncode == 0, f"podman-compose {args}:\n{done.stdout}\n{done.stderr}"
+        return done
+
+    try:
+        if kind == "service":
+            port = free_port()
+            (project / ".env").write_text(f"PORT={port}\n")
+            compose("up", "--build", "--detach")
+            wait_for(f"the service on the host's port {port}", lambda: answers(port), 120)
+        else:
+            ran = compose("up", "--build")
+            assert f"Hello from {name}!" in ran.stdout, ran.stdout + ran.stderr
+    finally:
+        down = subprocess.run(
+            [command, "-p", name, "down", "--rmi", "all", "--timeout", "5"],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+    assert down.returncode == 0, down.stderr
+    left = subprocess.run(
+        [*podman, "ps", "-aq", "--filter", f"label=io.podman.compose.project={name}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert left.stdout.strip() == "", f"containers left after down: {left.stdout}"
