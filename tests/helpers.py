@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -144,6 +146,22 @@ def run_ok(command: list[str], cwd: Path, **kwargs: object) -> subprocess.Comple
     done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False, **kwargs)  # type: ignore[call-overload]
     assert done.returncode == 0, f"{command} failed:\n{done.stdout}\n{done.stderr}"
     return done
+
+
+def free_port() -> int:
+    """A port nothing on this machine listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def health_answers(port: int) -> bool:
+    """Whether a generated service answers /health on this host's port."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as answer:
+            return answer.status == 200
+    except OSError:
+        return False
 
 
 def path_without(tmp_path: Path, *missing: str) -> Path:

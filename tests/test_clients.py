@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from contextlib import suppress
 from pathlib import Path
@@ -21,6 +19,8 @@ import pytest
 from helpers import (
     BASE_IMAGES,
     DEFAULT_PYTHON,
+    free_port,
+    health_answers,
     long_running,
     missing,
     run_ok,
@@ -180,25 +180,12 @@ def test_compose_watch_syncs_edits_restarts_and_rebuilds_on_dependency_changes(
 def test_port_in_dot_env_moves_the_service_and_what_compose_publishes(docker, compose, generated):
     name = f"port-{uuid.uuid4().hex[:10]}"
     project = generated(project_name=name, project_kind="service")
-    with socket.socket() as probe:  # a free port on this machine, other than the answered one
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()  # not the answered one: only .env names it
     (project / ".env").write_text(f"PORT={port}\n")
     compose_up = [docker.client, "compose", "-p", name, "up", "--build", "--detach", "--wait"]
     try:
-        done = subprocess.run(
-            compose_up, cwd=project, env=compose, capture_output=True, text=True, timeout=300
-        )
-        assert done.returncode == 0, done.stderr
-
-        def answers() -> bool:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
-                    return r.status == 200
-            except OSError:
-                return False
-
-        wait_for(f"the service on the host's port {port}", answers, 60)
+        run_ok(compose_up, project, env=compose, timeout=300)
+        wait_for(f"the service on the host's port {port}", lambda: health_answers(port), 60)
     finally:
         subprocess.run(
             [docker.client, "compose", "-p", name, "down", "--rmi", "all", "--timeout", "5"],

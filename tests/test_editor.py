@@ -68,16 +68,7 @@ def devcontainer(docker, tmp_path_factory):
     common = ["--docker-path", docker.client, "--user-data-folder", str(folder / "data")]
 
     def run(command: str, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run(
-            [*cli, command, *common, *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-        assert done.returncode == 0, f"devcontainer {command} {args}:\n{done.stdout}{done.stderr}"
-        return done
+        return run_ok([*cli, command, *common, *args], folder, env=env, timeout=timeout)
 
     return run
 

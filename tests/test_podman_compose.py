@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import urllib.request
 import uuid
 from pathlib import Path
 
 import pytest
-from helpers import BASE_IMAGES, missing, wait_for
+from helpers import BASE_IMAGES, free_port, health_answers, missing, run_ok, wait_for
 
 pytestmark = pytest.mark.docker
 
@@ -40,20 +38,6 @@ def podman_compose(podman, tmp_path_factory) -> tuple[str, dict[str, str]]:
     return found, {**os.environ, "CONTAINERS_CONF": str(conf)}
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def answers(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as answer:
-            return answer.status == 200
-    except OSError:
-        return False
-
-
 @pytest.mark.parametrize("kind", ["script", "service", "package"])
 @pytest.mark.parametrize("base_image", BASE_IMAGES)
 def test_podman_compose_builds_runs_and_removes_the_app(
@@ -64,24 +48,14 @@ def test_podman_compose_builds_runs_and_removes_the_app(
     project = generated(project_name=name, project_kind=kind, base_image=base_image)
 
     def compose(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run(
-            [command, "-p", name, *args],
-            cwd=project,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-        assert done.returncode == 0, f"podman-compose {args}:\n{done.stdout}\n{done.stderr}"
-        return done
+        return run_ok([command, "-p", name, *args], project, env=env, timeout=timeout)
 
     try:
         if kind == "service":
             port = free_port()
             (project / ".env").write_text(f"PORT={port}\n")
             compose("up", "--build", "--detach")
-            wait_for(f"the service on the host's port {port}", lambda: answers(port), 120)
+            wait_for(f"the service on the host's port {port}", lambda: health_answers(port), 120)
         else:
             ran = compose("up", "--build")
             assert f"Hello from {name}!" in ran.stdout, ran.stdout + ran.stderr
