@@ -7,6 +7,7 @@ binary) builds with buildx, and a newer engine is what many users run. Debian si
 Docker 28 and buildx 0.29 as Go binaries that need only glibc 2.34, so their .deb files are
 fetched from the machine's Debian mirror (checked against the sid Packages index's SHA-256)
 and unpacked with `dpkg -x` under the cache: nothing is installed, apt's sources are left alone.
+The distroless stand-in (lab/distroless.py) fetches trixie's packages the same way.
 """
 
 from __future__ import annotations
@@ -35,12 +36,13 @@ def mirror() -> str:
     return "http://deb.debian.org/debian"
 
 
-def index() -> dict[str, dict[str, str]]:
+def index(suite: str = SUITE) -> dict[str, dict[str, str]]:
     """The suite's amd64 Packages index: {package: {Version, Filename, SHA256}}, cached."""
-    cached = ROOT / "Packages"
+    folder = CACHE / "debian-tools" / suite
+    cached = folder / "Packages"
     if not cached.exists():
-        ROOT.mkdir(parents=True, exist_ok=True)
-        url = f"{mirror()}/dists/{SUITE}/main/binary-amd64/Packages.xz"
+        folder.mkdir(parents=True, exist_ok=True)
+        url = f"{mirror()}/dists/{suite}/main/binary-amd64/Packages.xz"
         with urllib.request.urlopen(url, timeout=120) as answer:  # noqa: S310 (the apt mirror)
             partial = cached.with_suffix(".partial")
             partial.write_bytes(lzma.decompress(answer.read()))
@@ -69,17 +71,22 @@ def _unpack(names: tuple[str, ...]) -> Path:
         stamp = ROOT / f"{name}.unpacked"
         if stamp.exists():
             continue
-        entry = packages[name]
-        with urllib.request.urlopen(f"{mirror()}/{entry['Filename']}", timeout=300) as answer:  # noqa: S310
-            content = answer.read()
-        if hashlib.sha256(content).hexdigest() != entry["SHA256"]:
-            raise SystemExit(f"debian: {name} does not match the {SUITE} index")
-        deb = ROOT / Path(entry["Filename"]).name
-        deb.write_bytes(content)
+        deb = fetch(packages[name], ROOT, SUITE)
         subprocess.run(["dpkg", "-x", str(deb), str(tree)], check=True)
         deb.unlink()
-        stamp.write_text(entry["Version"])
+        stamp.write_text(packages[name]["Version"])
     return tree
+
+
+def fetch(entry: dict[str, str], folder: Path, suite: str) -> Path:
+    """Download one package of a suite's index into folder, checked against the index."""
+    with urllib.request.urlopen(f"{mirror()}/{entry['Filename']}", timeout=300) as answer:  # noqa: S310
+        content = answer.read()
+    if hashlib.sha256(content).hexdigest() != entry["SHA256"]:
+        raise SystemExit(f"debian: {entry['Package']} does not match the {suite} index")
+    deb = folder / Path(entry["Filename"]).name
+    deb.write_bytes(content)
+    return deb
 
 
 def buildx_plugin() -> Path:

@@ -9,6 +9,8 @@ image, it never invents a tag). The names are the ones copier.yml computes (lab/
     slim_image        python:{v}-slim-{debian}: Debian minbase + CPython {v} at /usr/local
     uv_image          ghcr.io/astral-sh/uv:{uv-version}: FROM scratch with /uv and /uvx
     uv_python_image   ghcr.io/astral-sh/uv:{uv-version}-python{v}-{debian}-slim: slim_image + uv
+    distroless_image  gcr.io/distroless/python3-debian13:{latest,nonroot,debug,debug-nonroot}:
+                      Debian 13's packages as Google lists them, unpacked (lab/distroless.py)
 
 CPython comes from pyenv (`$(pyenv root)/versions/{v}.*`), copied to /usr/local in a {debian}
 minbase root, as the official images lay it out. For a version pyenv lacks (3.14, 3.15 here),
@@ -37,11 +39,11 @@ import zipfile
 from pathlib import Path
 from typing import NamedTuple
 
-from lab import pythons
+from lab import distroless, pythons
 from lab.debian import mirror as debian_mirror
 from lab.paths import CACHE
-from lab.record import RECORD, published
-from lab.template import BASE_IMAGES, PYTHON_CHOICES, computed
+from lab.record import RECORD, published, record
+from lab.template import BASE_IMAGES, PYTHON_CHOICES, accepted_pair, computed
 
 STANDIN_LABEL = "io.github.copier-uv-docker.stand-in"
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
@@ -52,6 +54,10 @@ DEBIAN_PACKAGES = "python3,ca-certificates,passwd"
 # Kept from the interpreter's bin/ and site-packages/: what the official image ships.
 KEPT_SCRIPTS = re.compile(r"(python|pip|pydoc|idle|2to3)[0-9.]*(-config)?$")
 KEPT_PACKAGES = re.compile(r"pip([-_.].*)?$|README.txt$")
+
+
+def published_tags(repository: str) -> list[str]:
+    return list(record()[repository]["tags"])
 
 
 def log(message: str) -> None:
@@ -237,8 +243,9 @@ def uv_binaries(uv_version: str, folder: Path) -> Path:
 
 
 class Recipe(NamedTuple):
-    """How a stand-in is made: "python" (a CPython root), "uv" (uv's binaries FROM scratch) or
-    "uv-python" (the python stand-in `base` plus uv), for one Python version."""
+    """How a stand-in is made: "python" (a CPython root), "uv" (uv's binaries FROM scratch),
+    "uv-python" (the python stand-in `base` plus uv), for one Python version, or "distroless"
+    (lab/distroless.py, one Python)."""
 
     kind: str
     python: str = ""
@@ -255,19 +262,24 @@ def recipes(uv_version: str, debian: str) -> dict[str, Recipe]:
         table[slim] = Recipe("python", version)
         table[str(names["uv_python_image"])] = Recipe("uv-python", version, slim)
         table[str(names["uv_image"])] = Recipe("uv")
+    repository = str(computed()["distroless_image"])
+    for tag in published_tags(repository):
+        table[f"{repository}:{tag}"] = Recipe("distroless", distroless.PYTHON)
     return table
 
 
 def wanted(versions: list[str], uv_version: str, debian: str) -> set[str]:
     """The published images a Dockerfile of these Pythons can start a stage from, for any
-    base_image: its builder's, its final stage's, uv's."""
+    base_image the questions accept with them: its builder's, its final stage's, its dev
+    stage's, uv's."""
     unknown = sorted(set(versions) - set(PYTHON_CHOICES))
     if unknown:
         raise SystemExit(f"standins: {', '.join(unknown)}: not a python_version of copier.yml")
     names = {
-        str(values[image])
+        str(image)
         for base_image in BASE_IMAGES
         for version in versions
+        if accepted_pair(base_image, version)
         for values in [
             computed(
                 base_image=base_image,
@@ -276,7 +288,13 @@ def wanted(versions: list[str], uv_version: str, debian: str) -> set[str]:
                 debian_release=debian,
             )
         ]
-        for image in ("build_image", "runtime_image", "uv_image")
+        for image in (
+            values["build_image"],
+            values["runtime_image"],
+            values["uv_image"],
+            values["base_images"][base_image]["dev"],  # type: ignore[index]
+        )
+        if image != "builder"
     }
     # What no registry publishes is never wanted: no generated project can name it.
     return {name for name in names if published(name)}
@@ -318,6 +336,14 @@ def make(docker: str, names: list[str], uv_version: str, debian: str, scratch: P
         recipe = table.get(name)
         if recipe is None:
             raise SystemExit(f"standins: no recipe for {name}")
+        if recipe.kind == "distroless":
+            repository = name.rsplit(":", 1)[0]
+            if not image_exists(docker, name):
+                log(f"{repository}: Debian {distroless.SUITE}'s packages, as distroless lists them")
+                distroless.make(
+                    docker, repository, published_tags(repository), HOST_CA_BUNDLE, STANDIN_LABEL
+                )
+            continue
         if recipe.kind == "python":
             tree = python_tree(recipe.python, debian, scratch)
             docker_import(docker, tree, [name])

@@ -20,7 +20,7 @@ from copier._template import Template, load_template_config
 from jinja2.sandbox import SandboxedEnvironment
 
 from lab.paths import ROOT
-from lab.record import published
+from lab.record import published, record
 
 COPIER_YML: dict[str, Any] = load_template_config(ROOT / "copier.yml")
 
@@ -89,13 +89,31 @@ def image(name: str, **answers: object) -> str:
 
 
 def accepted_pair(base_image: str, python: str) -> bool:
-    """Whether the images this pair's Dockerfile starts its stages from are published (the
-    validators refuse the pair otherwise)."""
+    """Whether the images this pair's Dockerfile starts its stages from are published, each
+    with this Python where its record names one (the validators refuse the pair otherwise)."""
     values = computed(base_image=base_image, python_version=python)
-    return published(str(values["build_image"])) and published(str(values["runtime_image"]))
+    base = values["base_images"][base_image]  # type: ignore[index]
+    images = {base["build"], base["runtime"], base["dev"]} - {"builder"}
+    return all(
+        published(image) and record()[image.rsplit(":", 1)[0]].get("python", python) == python
+        for image in images
+    )
 
 
 # Every (base_image, python_version) pair the questions accept.
 VARIANTS: list[tuple[str, str]] = [
     (b, v) for b in BASE_IMAGES for v in PYTHON_CHOICES if accepted_pair(b, v)
 ]
+
+
+def python_for(base_image: str) -> str:
+    """The Python a project on this base image gets when nobody names one: the default, or the
+    first the base image accepts (distroless has only one)."""
+    return next(v for v in [DEFAULT_PYTHON, *PYTHON_CHOICES] if accepted_pair(base_image, v))
+
+
+def with_python(answers: dict[str, object]) -> dict[str, object]:
+    """These answers, with python_for(base_image) where a base image is named and no Python."""
+    if "base_image" in answers and "python_version" not in answers:
+        return {**answers, "python_version": python_for(str(answers["base_image"]))}
+    return answers

@@ -12,24 +12,26 @@ from subprocess import PIPE
 
 import pytest
 from helpers import (
+    BASE_IMAGES,
     DEBIAN,
     DEFAULT_PYTHON,
     IMAGE_VARIANTS,
     PYTHON_CHOICES,
     ROOT,
     UV_VERSION,
+    computed,
     image,
     lockable_pythons,
     missing,
+    python_for,
     run_ok,
-    slim_image,
     stand_in_note,
-    uv_python_image,
 )
 from hypothesis import HealthCheck, settings
 
 from lab import debian, pythons, standins
 from lab.engine import running
+from lab.template import with_python
 
 # Hypothesis: a default run that fits CI, and a deeper one (HYPOTHESIS_PROFILE=deep).
 settings.register_profile(
@@ -53,10 +55,11 @@ def pytest_configure(config) -> None:
 
 @pytest.fixture
 def generated(copie):
-    """Generate a project through pytest-copie and insist that it worked."""
+    """Generate a project through pytest-copie and insist that it worked. A base image of one
+    Python gets that Python unless the test names one (lab.template.with_python)."""
 
     def generate(**answers: object) -> Path:
-        result = copie.copy(extra_answers=answers)
+        result = copie.copy(extra_answers=with_python(answers))
         assert result.exit_code == 0, result.exception
         return result.project_dir
 
@@ -158,8 +161,12 @@ def podman(docker) -> list[str]:
     found = shutil.which("podman")
     if found is None:
         missing("podman is not installed (Debian: apt-get install podman)")
-    names = [slim_image(DEFAULT_PYTHON), uv_python_image(DEFAULT_PYTHON), image("uv_image")]
-    for name in names:
+    names = {image("uv_image")}
+    for base_image in BASE_IMAGES:
+        values = computed(base_image=base_image, python_version=python_for(base_image))
+        names |= {values["build_image"], values["runtime_image"]}
+        names |= {values["base_images"][base_image]["dev"]} - {"builder"}
+    for name in sorted(names):
         saved = subprocess.Popen([docker.client, "save", name], env=docker.env, stdout=PIPE)
         loaded = subprocess.run([found, "load", "-q"], stdin=saved.stdout, capture_output=True)
         assert saved.wait() == 0 and loaded.returncode == 0, loaded.stderr

@@ -35,6 +35,8 @@ from lab.template import (
     accepted_pair,
     computed,
     image,
+    python_for,
+    with_python,
 )
 
 # Re-exported from the lab, under the names the test files import.
@@ -52,6 +54,7 @@ __all__ = [
     "is_published",
     "lockable_pythons",
     "long_running",
+    "python_for",
 ]
 
 machine.prepare()
@@ -177,13 +180,14 @@ def path_without(tmp_path: Path, *missing: str) -> Path:
 
 
 def render(destination: Path, **answers: object) -> Path:
-    """Render the template in-process with copier's API, tasks skipped: the fast path."""
+    """Render the template in-process with copier's API, tasks skipped: the fast path. A base
+    image of one Python gets that Python unless the test names one (lab.template.with_python)."""
     import copier as copier_api
 
     copier_api.run_copy(
         str(ROOT),
         str(destination),
-        data=answers,
+        data=with_python(answers),
         defaults=True,
         unsafe=True,
         skip_tasks=True,

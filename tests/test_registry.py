@@ -84,7 +84,13 @@ def test_every_image_a_project_names_is_published_or_the_answers_are_refused(
     found = rendered(**answers, root=renders)
     if "refused" in found:
         (reason,) = found["refused"]
-        # Refused only for naming an image the record does not list, and saying which.
+        # Refused only for naming an image the record does not list, or one whose record
+        # names another Python, and saying which.
+        one_python = re.search(r": (\S+) has Python (\S+) only: ", reason)
+        if one_python:
+            repository, python = one_python.groups()
+            assert PUBLISHED[repository]["python"] == python != answers["python_version"], reason
+            return
         named = re.search(r"\(?(ghcr\.io/\S+?:\S+?)\)?[,:]? ", reason)
         assert named and not is_published(named.group(1)), reason
         return
