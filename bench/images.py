@@ -6,10 +6,10 @@
 Run as root (like the image tests): it uses the tests' engine and base images (lab/engine.py,
 lab/standins.py) and the image references copier.yml computes (lab/template.py).
 
-The apps, each generated at the guide's Python: `script` (the generated script), `numpy` (the
-script with numpy added), `fastapi` (a service project: FastAPI and uvicorn), `package` (the
-package kind: its own wheel). The contenders, built from the same project folder (its code,
-lock file and .dockerignore):
+The apps, each generated at one Python (distroless's 3.13; the guide's example moved to it):
+`script` (the generated script), `numpy` (the script with numpy added), `fastapi` (a service
+project: FastAPI and uvicorn), `package` (the package kind: its own wheel). The contenders,
+built from the same project folder (its code, lock file and .dockerignore):
 - ours: the generated Dockerfile, for each base_image;
 - guide: the guide's example Dockerfile (bench/dockerfiles/guide.Dockerfile), its FROM moved
   to the published uv image copier.yml computes (not for the package kind: it runs main.py);
@@ -25,7 +25,8 @@ Each round measures every contender of every app, in an order rotated from round
 - start (ours and guide): inside a fresh container, as the image's user, the time from
   starting the image's CMD to its first output line (a timer in the container's Python
   starts it several times; the first start is a fresh container's, the others warm).
-Once, in the first round: the image size and its overhead over its base; the bytes a code
+Once, in the first round: the image size and its overhead over its base; the Debian packages
+the image holds and whether it has a shell; the bytes a code
 change pushes (the layers whose digests differ between the images before and after it, from
 `docker save`, uncompressed); and `docker stop` of the app made to run until stopped, with
 its exit code.
@@ -63,7 +64,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lab import machine, standins
+from lab import distroless, machine, standins
 from lab.engine import Engine, running
 from lab.paths import ROOT
 from lab.project import long_running
@@ -73,8 +74,9 @@ HERE = Path(__file__).resolve().parent
 GUIDE = HERE / "dockerfiles" / "guide.Dockerfile"
 FLOOR = HERE / "dockerfiles" / "floor.Dockerfile"
 FROM_LINE = re.compile(r"^FROM \S+$", re.M)
-# The guide's Python, read from its own FROM line (python3.12-bookworm-slim).
-GUIDE_PYTHON = re.findall(r"python(\d+\.\d+)", FROM_LINE.findall(GUIDE.read_text())[0])[0]
+# Every contender runs one Python: the one distroless carries (3.13), the guide's example
+# moved from its 3.12 to it, so that each base image is measured beside the others.
+GUIDE_PYTHON = distroless.PYTHON
 # The dependency a "dependency change" adds: small, pure Python, in none of the apps.
 SMALL_DEPENDENCY = "six"
 X = "\N{MULTIPLICATION SIGN}"
@@ -264,6 +266,26 @@ def start_times(engine: Engine, tag: str) -> list[float]:
     return list(json.loads(ran.stdout))
 
 
+# The Debian packages an image holds, from dpkg's database or, in a distroless image, the
+# status.d files that stand in for it; and whether a shell is there to exec.
+CONTENTS = """
+import os, re
+status, status_d = "/var/lib/dpkg/status", "/var/lib/dpkg/status.d"
+if os.path.exists(status):
+    text = open(status).read()
+    count = len(re.findall(r"^Status: install ok installed$", text, re.M))
+else:
+    count = len([n for n in os.listdir(status_d) if not n.endswith(".md5sums")])
+print(count, os.path.exists("/bin/sh"))
+"""
+
+
+def contents(engine: Engine, tag: str) -> tuple[int, bool]:
+    ran = engine("run", "--rm", "--network", "none", "--entrypoint", "python", tag, "-c", CONTENTS)
+    count, shell = ran.stdout.split()
+    return int(count), shell == "True"
+
+
 def pushed_bytes(engine: Engine, before: str, after: str) -> int:
     """The size of the layers of `after` that `before` does not have (by digest), as
     `docker save` writes them (uncompressed)."""
@@ -342,6 +364,8 @@ class Round:
     overhead: int = 0
     pushed: int = 0
     stop: tuple[float, str] | None = None
+    packages: int = 0
+    shell: bool = False
 
 
 def measure(lab: Lab, app: App, contender: Contender, project: Project, round_: int) -> Round:
@@ -374,6 +398,7 @@ def measure(lab: Lab, app: App, contender: Contender, project: Project, round_: 
         result.size = size
         result.overhead = size - lab.engine.image_size(base)
         result.pushed = pushed_bytes(lab.engine, tag + ":before", tag + ":after")
+        result.packages, result.shell = contents(lab.engine, tag + ":after")
         if contender.who != "floor":
             result.stop = stop_time(lab, folder, tag + ":stop", app.kind)
     shutil.rmtree(folder)
@@ -637,9 +662,9 @@ def report_images(results: Results, apps: list[App]) -> list[tuple[str, bool, st
     print(
         "| app | contender | cold build | code-only rebuild | dependency-change rebuild | "
         "start (fresh container) | image | over its base | a code change pushes | "
-        "docker stop (exit) |"
+        "docker stop (exit) | Debian packages | shell |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for app in apps:
         for contender in contenders(app):
             runs = results[app.name, contender.label]
@@ -658,6 +683,7 @@ def report_images(results: Results, apps: list[App]) -> list[tuple[str, bool, st
                 cells.append(f"{seconds:.2f} s ({code})")
             else:
                 cells.append("")
+            cells += [str(once.packages), "yes" if once.shell else "no"]
             print(f"| {app.name} | {contender.label} | " + " | ".join(cells) + " |")
 
     print()

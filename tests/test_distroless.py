@@ -1,0 +1,89 @@
+"""The distroless base image: its final image has no shell, no package manager and no root; its
+venv runs the very interpreter the image ships; the image holds the Debian packages Google
+lists for it and no others; another Python is refused before anything is written.
+
+Every kind, client and CI provider runs on it through the tests parametrized by base image."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from helpers import copier, copy_args, image
+
+from lab import distroless
+
+ANSWERS = {"base_image": "distroless", "python_version": distroless.PYTHON}
+
+# What a shell, a package manager or root would leave visible to the app's own Python.
+NOTHING_TO_RUN = """
+import os, shutil
+print(*(shutil.which(c) or "-" for c in ("sh", "bash", "busybox", "apt", "apt-get", "dpkg")))
+print(os.path.exists("/bin/sh"), os.getuid())
+"""
+
+# The interpreter a Python runs on, behind every link, and its bytes' digest.
+WHICH_PYTHON = """
+import hashlib, os, sys
+real = os.path.realpath(sys.executable)
+print(real, hashlib.sha256(open(real, "rb").read()).hexdigest())
+"""
+
+# The packages the image's scanner metadata lists (distroless's PACKAGE_METADATA.md).
+PACKAGES = """
+import os
+print(*sorted(n for n in os.listdir("/var/lib/dpkg/status.d") if not n.endswith(".md5sums")))
+print(os.path.exists("/var/lib/dpkg/status"))
+"""
+
+
+@pytest.mark.docker
+def test_the_distroless_image_has_no_shell_no_package_manager_and_no_root(docker, built):
+    _, tag = built("distroless", "script")
+    ran = docker("run", "--rm", "--network", "none", tag, "python", "-c", NOTHING_TO_RUN)
+    assert ran.stdout.split() == ["-"] * 6 + ["False", "10001"], ran.stdout
+    config = json.loads(docker("image", "inspect", "--format", "{{json .Config}}", tag).stdout)
+    # The base's python entrypoint is cleared: the command is the whole command.
+    assert (config["Entrypoint"], config["Cmd"], config["User"]) == (
+        None,
+        ["python", "main.py"],
+        "10001:10001",
+    )
+    shell = docker("run", "--rm", "--network", "none", "--entrypoint", "sh", tag, check=False)
+    assert shell.returncode != 0 and "executable file not found" in shell.stderr
+
+
+@pytest.mark.docker
+def test_the_venv_runs_the_interpreter_of_the_distroless_image_itself(docker, built):
+    _, tag = built("distroless", "script")
+    in_app = docker("run", "--rm", "--network", "none", tag, "python", "-c", WHICH_PYTHON)
+    builder = image("build_image", **ANSWERS)
+    in_builder = docker("run", "--rm", "--network", "none", builder, "-c", WHICH_PYTHON)
+    runtime = image("runtime_image", **ANSWERS)
+    in_base = docker("run", "--rm", "--network", "none", runtime, "-c", WHICH_PYTHON)
+    assert in_app.stdout == in_builder.stdout == in_base.stdout
+    assert in_app.stdout.startswith(f"/usr/bin/python{distroless.PYTHON} ")
+
+
+@pytest.mark.docker
+def test_the_distroless_base_holds_the_packages_google_lists_and_no_others(docker):
+    for tag in ("build_image", "runtime_image"):
+        base = image(tag, **ANSWERS)
+        ran = docker("run", "--rm", "--network", "none", base, "-c", PACKAGES)
+        listed, database = ran.stdout.splitlines()
+        assert listed.split() == distroless.ALL_PACKAGES, f"{base}: {listed}"
+        assert database == "False", f"{base} has dpkg's own database"
+
+
+def test_distroless_with_another_python_is_refused_before_anything_is_written(tmp_path: Path):
+    project = tmp_path / "hardened"
+    result = copier(*copy_args(project, base_image="distroless", python_version="3.12"))
+    assert result.returncode != 0
+    assert not project.exists(), "something was written before the refusal"
+    repository = image("runtime_image", **ANSWERS).rsplit(":", 1)[0]
+    reason = (
+        f"{repository} has Python {distroless.PYTHON} only: "
+        f"choose python_version={distroless.PYTHON} or another base_image."
+    )
+    assert [line for line in result.stderr.splitlines() if reason in line], result.stderr
