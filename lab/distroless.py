@@ -15,13 +15,14 @@ layers, and where each list was read:
     debug    busybox 1.37.0 at /busybox, its applets linked there,
              PATH + :/busybox (python3's ENTRYPOINT stays)           static/static.bzl
 
-This stand-in unpacks the same packages from this machine's trixie mirror with `dpkg -x`
-(what Bazel's rules_distroless does), writes the same users, folders and files, and sets the
-same configuration. What differs, and why: the package versions are the mirror's trixie point
-release, not Google's weekly snapshot of trixie-security; busybox is Debian's busybox-static
-1.37.0, not docker-library's musl build of the same version; ld.so.cache is made by the
-host's ldconfig, not shipped pre-generated; the CA bundle is the host's (as every stand-in's,
-so a TLS proxy is trusted). Like every stand-in it carries io.github.copier-uv-docker.stand-in.
+This stand-in unpacks the same packages from this machine's trixie mirror with `dpkg -x` (what
+Bazel's rules_distroless does), writes the same users, folders and files, the package metadata
+of PACKAGE_METADATA.md (/var/lib/dpkg/status.d), and sets the same configuration. What differs,
+and why: the package versions are the mirror's trixie point release, not Google's weekly
+snapshot of trixie-security; busybox is Debian's busybox-static 1.37.0, not docker-library's
+musl build of the same version; ld.so.cache is made by the host's ldconfig, not shipped pre-
+generated; the CA bundle is the host's (as every stand-in's, so a TLS proxy is trusted). Like
+every stand-in it carries io.github.copier-uv-docker.stand-in.
 """
 
 from __future__ import annotations
@@ -94,9 +95,19 @@ def tree(scratch: Path, host_ca_bundle: Path) -> Path:
     debs = scratch / "debs"
     debs.mkdir()
     index = debian.index(SUITE)
+    # What scanners read in place of dpkg's database (PACKAGE_METADATA.md): each package's
+    # control fields and md5sums under /var/lib/dpkg/status.d, and no /var/lib/dpkg/status.
+    status = root / "var" / "lib" / "dpkg" / "status.d"
     for name in ALL_PACKAGES:
         deb = debian.fetch(index[name], debs, SUITE)
         subprocess.run(["dpkg", "-x", str(deb), str(root)], check=True)
+        status.mkdir(parents=True, exist_ok=True)
+        fields = subprocess.run(["dpkg-deb", "--field", str(deb)], capture_output=True, check=True)
+        (status / name).write_bytes(fields.stdout)
+        control = debs / f"{name}.control"
+        subprocess.run(["dpkg-deb", "--control", str(deb), str(control)], check=True)
+        if (control / "md5sums").exists():
+            shutil.copyfile(control / "md5sums", status / f"{name}.md5sums")
     etc = root / "etc"
     (etc / "passwd").write_text(PASSWD)
     (etc / "group").write_text(GROUP)

@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 from helpers import (
     BASE_IMAGES,
-    DEFAULT_PYTHON,
     free_port,
     health_answers,
     long_running,
     missing,
+    python_for,
     run_ok,
     wait_for,
 )
@@ -87,12 +87,14 @@ def test_docker_stop_promptly_stops_owner_code_that_handles_no_signal(
 @pytest.mark.parametrize("base_image", BASE_IMAGES)
 def test_a_patch_pin_in_python_version_does_not_break_the_image_build(docker, built, base_image):
     # `uv python pin 3.12.99` on a machine that has it: the image has another patch release.
+    python = python_for(base_image)
+
     def pin(project: Path) -> None:
-        (project / ".python-version").write_text(f"{DEFAULT_PYTHON}.99\n")
+        (project / ".python-version").write_text(f"{python}.99\n")
 
     _, tag = built(base_image, prepare=pin)
     ran = docker("run", "--rm", "--network", "none", tag)
-    assert ran.stdout.startswith(f"Hello from {tag}! (Python {DEFAULT_PYTHON}.")
+    assert ran.stdout.startswith(f"Hello from {tag}! (Python {python}.")
 
 
 @pytest.fixture(scope="session")
@@ -197,7 +199,8 @@ def test_port_in_dot_env_moves_the_service_and_what_compose_publishes(docker, co
 
 @pytest.mark.parametrize(
     ("base_image", "kind"),
-    [(b, "script") for b in BASE_IMAGES] + [("python-slim", "package"), ("uv", "service")],
+    [(b, "script") for b in BASE_IMAGES]
+    + [("python-slim", "package"), ("uv", "service"), ("distroless", "service")],
 )
 def test_podman_builds_and_runs_the_image_as_its_unprivileged_user(
     podman, generated, base_image, kind
@@ -207,13 +210,22 @@ def test_podman_builds_and_runs_the_image_as_its_unprivileged_user(
     limits = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1000:1000"]
     try:
         run_ok([*podman, "build", "-q", "-t", name, "."], cwd=project)
-        if kind == "service":  # serve, and answer its own health probe
-            probe = "python main.py & sleep 3; python main.py health"
-            ran = run_ok([*podman, "run", "--rm", *limits, name, "sh", "-c", probe], project)
+        if kind == "service":  # serve, and answer its own health probe (no shell needed)
+            started = run_ok([*podman, "run", "-d", *limits, name], project).stdout.strip()
+            try:
+                health = [*podman, "exec", started, "python", "main.py", "health"]
+                wait_for(
+                    "the service to answer its health probe under Podman",
+                    lambda: subprocess.run(health, capture_output=True).returncode == 0,
+                )
+            finally:
+                subprocess.run([*podman, "rm", "-f", started], capture_output=True)
         else:
             ran = run_ok([*podman, "run", "--rm", *limits, "--network", "none", name], project)
-            assert ran.stdout.startswith(f"Hello from {name}! (Python {DEFAULT_PYTHON}.")
-        user = run_ok([*podman, "run", "--rm", *limits, name, "id", "-u"], cwd=project)
+            assert ran.stdout.startswith(f"Hello from {name}! (Python {python_for(base_image)}.")
+        # The image's own Python: a distroless image has no `id`.
+        uid = ["python", "-c", "import os; print(os.getuid())"]
+        user = run_ok([*podman, "run", "--rm", *limits, name, *uid], cwd=project)
         assert user.stdout == "10001\n"
     finally:
         subprocess.run([*podman, "rmi", "-f", name], capture_output=True)

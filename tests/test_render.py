@@ -13,10 +13,11 @@ import pytest
 import yaml
 from helpers import (
     BASE_IMAGES,
-    DEFAULT_PYTHON,
     VARIANTS,
     base_images_of,
+    computed,
     image,
+    python_for,
     render,
     require_python,
     run_ok,
@@ -57,10 +58,16 @@ def test_every_variant_renders_the_guide_tree_for_its_python(
         assert base_images_of(project) == [uv, slim_image(python), slim_image(python)]
         # uv from a FROM line of its own (which Dependabot moves), then copied in.
         assert f"FROM {uv} AS uv\n" in dockerfile and "COPY --from=uv /uv /uvx /bin/" in dockerfile
-    else:
+    elif base_image == "uv":
         # The same pipeline: a builder and a final stage, both on uv's image (uv kept).
         assert base_images_of(project) == [uv_python_image(python)] * 2
         assert "AS uv" not in dockerfile
+    else:
+        # Built on distroless's debug tag, the dev stage on the slim image, shipped on nonroot.
+        values = computed(base_image=base_image, python_version=python)
+        builder, runtime = values["build_image"], values["runtime_image"]
+        assert base_images_of(project) == [image("uv_image"), builder, slim_image(python), runtime]
+        assert builder.endswith(":debug") and runtime.endswith(":nonroot")
 
 
 @pytest.mark.parametrize(("base_image", "python"), VARIANTS)
@@ -134,7 +141,7 @@ def test_generated_project_passes_its_own_checks_out_of_the_box(generated, base_
     run_ok(["uv", "run", "--locked", "ruff", "check"], cwd=project)
     run_ok(["uv", "run", "--locked", "ruff", "format", "--check"], cwd=project)
     ran = run_ok(["uv", "run", "--locked", "python", "main.py"], cwd=project)
-    assert ran.stdout.startswith(f"Hello from checked-app! (Python {DEFAULT_PYTHON}.")
+    assert ran.stdout.startswith(f"Hello from checked-app! (Python {python_for(base_image)}.")
 
 
 KIND_TREES = {
