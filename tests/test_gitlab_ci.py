@@ -17,15 +17,16 @@ What gitlab-ci-local cannot show:
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from pathlib import Path
 
 import pytest
 import yaml
-from helpers import DEFAULT_PYTHON, missing, render, uv_python_image
+from helpers import DEFAULT_PYTHON, ROOT, copier, missing, render, run_ok, uv_python_image
 
 from lab.clients import gitlab_ci_local
-from lab.clients.gitlab import GitlabCiLocal, checkout
+from lab.clients.gitlab import DEFAULT_BRANCH, PROJECT_PATH, SERVER, GitlabCiLocal, checkout
 
 pytestmark = pytest.mark.docker
 
@@ -127,3 +128,140 @@ def test_the_checks_job_passes_in_its_image(gitlab, generated, kind):
     # The job's `coverage:` pattern finds pytest-cov's total, as GitLab would show it.
     assert "checks 100% coverage" in log
     assert "pulled" not in log  # everything came from the engine
+
+
+# The remote's record of every push it receives, one line each: the refs it updates, then the
+# push options it was sent (git sets GIT_PUSH_OPTION_COUNT and GIT_PUSH_OPTION_<i> for hooks).
+PRE_RECEIVE = """#!/bin/sh
+{
+  while read -r old new ref; do printf '%s ' "$ref"; done
+  i=0
+  while [ "$i" -lt "${GIT_PUSH_OPTION_COUNT:-0}" ]; do
+    printf '%s ' "$(printenv "GIT_PUSH_OPTION_$i")"
+    i=$((i + 1))
+  done
+  echo
+} >> pushes.log
+"""
+TOKEN = "glpat-stand-in"  # noqa: S105 (nothing checks it: the remote is a folder)
+SCHEDULE = PIPELINES["template-update-schedule"]
+
+
+def tagged_template(folder: Path) -> Path:
+    """A git copy of this template, as tests/test_update.py makes one: v1.0.0 without
+    PYTHONUNBUFFERED in the Dockerfile, v2.0.0 as the template is now."""
+    repo = folder / "template"
+    listed = run_ok(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], ROOT)
+    for name in filter(None, listed.stdout.split("\0")):
+        if (ROOT / name).is_file():
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, repo / name)
+    dockerfile = repo / "template" / "Dockerfile.jinja"
+    current = dockerfile.read_text()
+    assert " \\\n    PYTHONUNBUFFERED=1\n" in current
+    git = ["git", "-c", "user.name=T", "-c", "user.email=t@example.com"]
+    run_ok(["git", "init", "-q"], repo)
+    dockerfile.write_text(current.replace(" \\\n    PYTHONUNBUFFERED=1\n", "\n"))
+    for version in ("v1.0.0", "v2.0.0"):
+        run_ok(["git", "add", "-A"], repo)
+        run_ok([*git, "commit", "-q", "--no-verify", "-m", version], repo)
+        run_ok(["git", "tag", version], repo)
+        dockerfile.write_text(current)
+    return repo
+
+
+def bare_remote(folder: Path, project: Path) -> Path:
+    """A bare repository holding the project's default branch, that takes push options and
+    records every push it receives (pushes.log)."""
+    remote = folder / "remote.git"
+    run_ok(["git", "init", "-q", "--bare", str(remote)], folder)
+    run_ok(["git", "config", "receive.advertisePushOptions", "true"], remote)
+    hook = remote / "hooks" / "pre-receive"
+    hook.write_text(PRE_RECEIVE)
+    hook.chmod(0o755)
+    run_ok(["git", "push", "-q", str(remote), DEFAULT_BRANCH], project)
+    (remote / "pushes.log").unlink()
+    return remote
+
+
+@pytest.fixture
+def scheduled_update(gitlab, tmp_path):
+    """A project generated from v1.0.0 of a git template (its _src_path a git URL), pushed to a
+    bare remote; and how to run its template-update job there with gitlab-ci-local. The job
+    pushes to GitLab's URL (https://oauth2:<token>@<server>/<project>.git), which git's
+    `url.<remote>.insteadOf` (from the job's environment) turns into the bare remote: any other
+    URL would reach nothing. The template and the remote are mounted at their own paths."""
+    template = tagged_template(tmp_path)
+    project = tmp_path / "app"
+    made = copier(
+        "copy",
+        "--trust",
+        "--defaults",
+        "--data",
+        "ci=gitlab",
+        "--vcs-ref",
+        "v1.0.0",
+        f"git+file://{template}",
+        str(project),
+    )
+    assert made.returncode == 0, made.stderr
+    checkout(project)
+    remote = bare_remote(tmp_path, project)
+    ci = gitlab(project, volumes=[f"{template}:{template}:ro", f"{remote}:{remote}"])
+    variables = {
+        **SCHEDULE,
+        "TEMPLATE_UPDATE_TOKEN": TOKEN,
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": f"url.file://{remote}.insteadOf",
+        "GIT_CONFIG_VALUE_0": f"https://oauth2:{TOKEN}@{SERVER}/{PROJECT_PATH}.git",
+    }
+
+    def run() -> str:
+        ran = ci.run("template-update", variables=variables)
+        log = ran.stdout + ran.stderr
+        assert ran.returncode == 0, log
+        assert "PASS  template-update" in log
+        return log
+
+    return project, remote, run
+
+
+def remote_git(remote: Path, *args: str) -> str:
+    return run_ok(["git", *args], remote).stdout.strip()
+
+
+def test_the_template_update_job_pushes_its_branch_and_opens_a_merge_request(
+    scheduled_update,
+):
+    _, remote, run = scheduled_update
+    run()
+    # The update, relocked, on its branch, on top of the default branch.
+    main = remote_git(remote, "rev-parse", DEFAULT_BRANCH)
+    assert remote_git(remote, "rev-parse", "template-update^") == main
+    answers = yaml.safe_load(remote_git(remote, "show", "template-update:.copier-answers.yml"))
+    assert answers["_commit"] == "v2.0.0"
+    assert "PYTHONUNBUFFERED=1" in remote_git(remote, "show", "template-update:Dockerfile")
+    changed = remote_git(remote, "diff", "--name-only", DEFAULT_BRANCH, "template-update")
+    assert sorted(changed.split()) == [".copier-answers.yml", "Dockerfile"]
+    # One push, with GitLab's push options: a merge request into the default branch.
+    pushes = (remote / "pushes.log").read_text().splitlines()
+    assert [line.split() for line in pushes] == [
+        [
+            "refs/heads/template-update",
+            "merge_request.create",
+            f"merge_request.target={DEFAULT_BRANCH}",
+        ]
+    ]
+
+
+def test_a_second_template_update_with_nothing_new_leaves_the_branch_untouched(
+    scheduled_update,
+):
+    _, remote, run = scheduled_update
+    run()
+    pushed = remote_git(remote, "rev-parse", "template-update")
+    # A week later: the merge request is still open, the template has no newer version.
+    log = run()
+    assert remote_git(remote, "rev-parse", "template-update") == pushed
+    assert len((remote / "pushes.log").read_text().splitlines()) == 1, log
+    assert "The branch template-update already holds this update: nothing to push." in log
