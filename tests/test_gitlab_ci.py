@@ -223,7 +223,7 @@ def scheduled_update(gitlab, tmp_path):
         assert "PASS  template-update" in log
         return log
 
-    return project, remote, run
+    return template, remote, run
 
 
 def remote_git(remote: Path, *args: str) -> str:
@@ -265,3 +265,20 @@ def test_a_second_template_update_with_nothing_new_leaves_the_branch_untouched(
     assert remote_git(remote, "rev-parse", "template-update") == pushed
     assert len((remote / "pushes.log").read_text().splitlines()) == 1, log
     assert "The branch template-update already holds this update: nothing to push." in log
+
+
+def test_a_later_template_update_with_something_new_refreshes_the_branch(scheduled_update):
+    template, remote, run = scheduled_update
+    run()
+    pushed = remote_git(remote, "rev-parse", "template-update")
+    ignored = template / "template" / ".gitignore"
+    ignored.write_text(ignored.read_text() + "# v3\n")
+    git = ["git", "-c", "user.name=T", "-c", "user.email=t@example.com"]
+    run_ok([*git, "commit", "-q", "--no-verify", "-am", "v3.0.0"], template)
+    run_ok(["git", "tag", "v3.0.0"], template)
+    run()
+    assert remote_git(remote, "rev-parse", "template-update") != pushed
+    answers = yaml.safe_load(remote_git(remote, "show", "template-update:.copier-answers.yml"))
+    assert answers["_commit"] == "v3.0.0"
+    assert remote_git(remote, "show", "template-update:.gitignore").endswith("# v3")
+    assert len((remote / "pushes.log").read_text().splitlines()) == 2
