@@ -12,7 +12,9 @@ What gitlab-ci-local cannot show:
   variables), so for a merge request event it lists the branch pipeline's jobs, where GitLab
   creates no pipeline at all; the test says so and checks the workflow rule itself;
 - the image jobs run in `docker:29` with a `docker:29-dind` service, and their before_script
-  runs tonistiigi/binfmt and a BuildKit container: none of these images can be pulled here.
+  runs tonistiigi/binfmt and a BuildKit container: none of these images can be pulled here, so
+  they are read as gitlab-ci-local expands them (`extends`, anchors); their smoke lines run in
+  tests/test_ci_image.py, the push and the registry are left to GitLab's runners.
 """
 
 from __future__ import annotations
@@ -114,6 +116,30 @@ def test_a_merge_request_event_creates_no_pipeline_by_the_workflow_rule(tmp_path
     rules = yaml.safe_load((project / ".gitlab-ci.yml").read_text())["workflow"]["rules"]
     assert rules[0] == {"if": '$CI_PIPELINE_SOURCE == "merge_request_event"', "when": "never"}
     assert rules[-1] == {"when": "always"}
+
+
+IMAGE_JOBS = ["build-image", "push-edge", "push-release"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_image_job_runs_the_smoke_lines_in_dind_before_building_both_platforms(
+    gitlab, tmp_path, kind
+):
+    project = gitlab_project(tmp_path / "app", project_kind=kind)
+    preview = gitlab(project)("--preview")
+    assert preview.returncode == 0, preview.stdout + preview.stderr
+    expanded = yaml.safe_load(preview.stdout[preview.stdout.index("---") :])
+    smoke = yaml.safe_load((project / ".gitlab-ci.yml").read_text())[".smoke"]
+    for name in IMAGE_JOBS:
+        job = expanded[name]
+        assert job["image"] == {"name": "docker:29"}, name
+        assert job["services"] == [{"name": "docker:29-dind"}], name
+        assert job["needs"] == [{"job": "checks", "artifacts": True, "optional": False}], name
+        assert "buildx create --use --driver docker-container" in job["before_script"][1]
+        # The image for this runner's platform, run, before anything is built for both.
+        assert job["script"][: len(smoke)] == smoke, name
+        (both,) = [line for line in job["script"] if '--platform "$PLATFORMS"' in line]
+        assert job["script"].index(both) >= len(smoke), name
 
 
 @pytest.mark.parametrize("kind", KINDS)
