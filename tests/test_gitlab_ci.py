@@ -1,0 +1,310 @@
+"""The generated .gitlab-ci.yml, run by gitlab-ci-local (npm, pinned by
+lab/clients/package-lock.json with the Node 22 it needs; `npm ci --prefix lab/clients`, which
+.ci/run does; it copies projects with rsync): which jobs each kind of pipeline selects, the
+`checks` job run for real in its image for every kind, and the scheduled `template-update` job
+run against a local bare repository standing in for the GitLab remote.
+
+The images are the engine's (stand-ins here): nothing is pulled. gitlab-ci-local's helper
+container (it owns the job's volume while the files are copied in) runs in the job's own image.
+
+What gitlab-ci-local cannot show:
+- it ignores `when: never` in `workflow:rules` (it reads workflow rules only for their
+  variables), so for a merge request event it lists the branch pipeline's jobs, where GitLab
+  creates no pipeline at all; the test says so and checks the workflow rule itself;
+- the image jobs run in `docker:29` with a `docker:29-dind` service, and their before_script
+  runs tonistiigi/binfmt and a BuildKit container: none of these images can be pulled here, so
+  they are read as gitlab-ci-local expands them (`extends`, anchors); their smoke lines run in
+  tests/test_ci_image.py, the push and the registry are left to GitLab's runners.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+import yaml
+from helpers import DEFAULT_PYTHON, ROOT, copier, missing, render, run_ok, uv_python_image
+
+from lab.clients import gitlab_ci_local
+from lab.clients.gitlab import DEFAULT_BRANCH, PROJECT_PATH, SERVER, GitlabCiLocal, checkout
+
+pytestmark = pytest.mark.docker
+
+KINDS = ["script", "service", "package"]
+
+# What GitLab sets for each kind of pipeline, over gitlab-ci-local's defaults (a push to the
+# checkout's branch, the default branch here): None unsets a variable, as GitLab leaves
+# CI_COMMIT_BRANCH unset in tag and merge request pipelines.
+PIPELINES: dict[str, dict[str, str | None]] = {
+    "default-branch": {},
+    "other-branch": {"CI_COMMIT_BRANCH": "feature"},
+    "version-tag": {"CI_COMMIT_BRANCH": None, "CI_COMMIT_TAG": "v1.2.3"},
+    "other-tag": {"CI_COMMIT_BRANCH": None, "CI_COMMIT_TAG": "nightly"},
+    "merge-request": {
+        "CI_COMMIT_BRANCH": None,
+        "CI_PIPELINE_SOURCE": "merge_request_event",
+        "CI_MERGE_REQUEST_IID": "1",
+    },
+    "template-update-schedule": {"CI_PIPELINE_SOURCE": "schedule", "TEMPLATE_UPDATE": "1"},
+}
+
+# The jobs each pipeline is meant to run (the header of .gitlab-ci.yml says why).
+INTENDED = {
+    "default-branch": ["checks", "push-edge"],
+    "other-branch": ["checks", "build-image"],
+    "version-tag": ["checks", "push-release"],
+    "other-tag": ["checks"],
+    # gitlab-ci-local's answer, not GitLab's: it ignores the workflow rule that creates no
+    # pipeline for a merge request (a tool limit, checked apart below).
+    "merge-request": ["checks", "build-image"],
+    "template-update-schedule": ["template-update"],
+}
+
+
+@pytest.fixture(scope="session")
+def gitlab(docker, tmp_path_factory):
+    """gitlab-ci-local for a project, on the tests' engine, its helper container in the job
+    image (the stand-in of uv's image with the default Python)."""
+    command = gitlab_ci_local()
+    if isinstance(command, str):
+        missing(command)
+    home = tmp_path_factory.mktemp("gitlab-ci-local-home")
+    job_image = uv_python_image(DEFAULT_PYTHON)
+
+    def runner(project: Path, volumes: list[str] | None = None) -> GitlabCiLocal:
+        return GitlabCiLocal(
+            command, project, docker.env, docker.client, job_image, home, volumes or []
+        )
+
+    return runner
+
+
+def gitlab_project(destination: Path, **answers: object) -> Path:
+    project = render(destination, ci="gitlab", **answers)
+    checkout(project)
+    return project
+
+
+@pytest.mark.parametrize(
+    ("kind", "template_update"),
+    [("script", True), ("service", True), ("package", True), ("script", False)],
+)
+def test_each_pipeline_selects_the_intended_jobs(gitlab, tmp_path, kind, template_update):
+    project = gitlab_project(tmp_path / "app", project_kind=kind, template_update=template_update)
+    ci = gitlab(project)
+    listed = ci("--list", validate=True)  # GitLab's JSON schema, as gitlab-ci-local ships it
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    assert "json schema validated" in listed.stdout + listed.stderr
+    selected = {name: ci.selected(variables) for name, variables in PIPELINES.items()}
+    intended = {
+        name: [job for job in jobs if template_update or job != "template-update"]
+        for name, jobs in INTENDED.items()
+    }
+    assert selected == intended
+    # Every job an image job needs runs in the same pipeline.
+    for name, variables in PIPELINES.items():
+        chain = ci("--validate-dependency-chain", variables=variables)
+        assert chain.returncode == 0, f"{name}:\n{chain.stdout}{chain.stderr}"
+
+
+def test_a_merge_request_event_creates_no_pipeline_by_the_workflow_rule(tmp_path):
+    # gitlab-ci-local ignores `when: never` in workflow:rules, so it cannot prove this one:
+    # the rule GitLab applies first is read from the file instead.
+    project = render(tmp_path / "app", ci="gitlab")
+    rules = yaml.safe_load((project / ".gitlab-ci.yml").read_text())["workflow"]["rules"]
+    assert rules[0] == {"if": '$CI_PIPELINE_SOURCE == "merge_request_event"', "when": "never"}
+    assert rules[-1] == {"when": "always"}
+
+
+IMAGE_JOBS = ["build-image", "push-edge", "push-release"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_image_job_runs_the_smoke_lines_in_dind_before_building_both_platforms(
+    gitlab, tmp_path, kind
+):
+    project = gitlab_project(tmp_path / "app", project_kind=kind)
+    preview = gitlab(project)("--preview")
+    assert preview.returncode == 0, preview.stdout + preview.stderr
+    expanded = yaml.safe_load(preview.stdout[preview.stdout.index("---") :])
+    smoke = yaml.safe_load((project / ".gitlab-ci.yml").read_text())[".smoke"]
+    for name in IMAGE_JOBS:
+        job = expanded[name]
+        assert job["image"] == {"name": "docker:29"}, name
+        assert job["services"] == [{"name": "docker:29-dind"}], name
+        assert job["needs"] == [{"job": "checks", "artifacts": True, "optional": False}], name
+        assert "buildx create --use --driver docker-container" in job["before_script"][1]
+        # The image for this runner's platform, run, before anything is built for both.
+        assert job["script"][: len(smoke)] == smoke, name
+        (both,) = [line for line in job["script"] if '--platform "$PLATFORMS"' in line]
+        assert job["script"].index(both) >= len(smoke), name
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_checks_job_passes_in_its_image(gitlab, generated, kind):
+    project = generated(project_name=f"gl-{uuid.uuid4().hex[:8]}", project_kind=kind, ci="gitlab")
+    checkout(project)
+    ran = gitlab(project).run("checks")
+    log = ran.stdout + ran.stderr
+    assert ran.returncode == 0, log
+    assert f"checks starting {uv_python_image(DEFAULT_PYTHON)}" in log
+    assert "PASS  checks" in log
+    # The job's `coverage:` pattern finds pytest-cov's total, as GitLab would show it.
+    assert "checks 100% coverage" in log
+    assert "pulled" not in log  # everything came from the engine
+
+
+# The remote's record of every push it receives, one line each: the refs it updates, then the
+# push options it was sent (git sets GIT_PUSH_OPTION_COUNT and GIT_PUSH_OPTION_<i> for hooks).
+PRE_RECEIVE = """#!/bin/sh
+{
+  while read -r old new ref; do printf '%s ' "$ref"; done
+  i=0
+  while [ "$i" -lt "${GIT_PUSH_OPTION_COUNT:-0}" ]; do
+    printf '%s ' "$(printenv "GIT_PUSH_OPTION_$i")"
+    i=$((i + 1))
+  done
+  echo
+} >> pushes.log
+"""
+TOKEN = "glpat-stand-in"  # noqa: S105 (nothing checks it: the remote is a folder)
+SCHEDULE = PIPELINES["template-update-schedule"]
+
+
+def tagged_template(folder: Path) -> Path:
+    """A git copy of this template, as tests/test_update.py makes one: v1.0.0 without
+    PYTHONUNBUFFERED in the Dockerfile, v2.0.0 as the template is now."""
+    repo = folder / "template"
+    listed = run_ok(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], ROOT)
+    for name in filter(None, listed.stdout.split("\0")):
+        if (ROOT / name).is_file():
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, repo / name)
+    dockerfile = repo / "template" / "Dockerfile.jinja"
+    current = dockerfile.read_text()
+    assert " \\\n    PYTHONUNBUFFERED=1\n" in current
+    git = ["git", "-c", "user.name=T", "-c", "user.email=t@example.com"]
+    run_ok(["git", "init", "-q"], repo)
+    dockerfile.write_text(current.replace(" \\\n    PYTHONUNBUFFERED=1\n", "\n"))
+    for version in ("v1.0.0", "v2.0.0"):
+        run_ok(["git", "add", "-A"], repo)
+        run_ok([*git, "commit", "-q", "--no-verify", "-m", version], repo)
+        run_ok(["git", "tag", version], repo)
+        dockerfile.write_text(current)
+    return repo
+
+
+def bare_remote(folder: Path, project: Path) -> Path:
+    """A bare repository holding the project's default branch, that takes push options and
+    records every push it receives (pushes.log)."""
+    remote = folder / "remote.git"
+    run_ok(["git", "init", "-q", "--bare", str(remote)], folder)
+    run_ok(["git", "config", "receive.advertisePushOptions", "true"], remote)
+    hook = remote / "hooks" / "pre-receive"
+    hook.write_text(PRE_RECEIVE)
+    hook.chmod(0o755)
+    run_ok(["git", "push", "-q", str(remote), DEFAULT_BRANCH], project)
+    (remote / "pushes.log").unlink()
+    return remote
+
+
+@pytest.fixture
+def scheduled_update(gitlab, tmp_path):
+    """A project generated from v1.0.0 of a git template (its _src_path a git URL), pushed to a
+    bare remote; and how to run its template-update job there with gitlab-ci-local. The job
+    pushes to GitLab's URL (https://oauth2:<token>@<server>/<project>.git), which git's
+    `url.<remote>.insteadOf` (from the job's environment) turns into the bare remote: any other
+    URL would reach nothing. The template and the remote are mounted at their own paths."""
+    template = tagged_template(tmp_path)
+    project = tmp_path / "app"
+    made = copier(
+        "copy",
+        "--trust",
+        "--defaults",
+        "--data",
+        "ci=gitlab",
+        "--vcs-ref",
+        "v1.0.0",
+        f"git+file://{template}",
+        str(project),
+    )
+    assert made.returncode == 0, made.stderr
+    checkout(project)
+    remote = bare_remote(tmp_path, project)
+    ci = gitlab(project, volumes=[f"{template}:{template}:ro", f"{remote}:{remote}"])
+    variables = {
+        **SCHEDULE,
+        "TEMPLATE_UPDATE_TOKEN": TOKEN,
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": f"url.file://{remote}.insteadOf",
+        "GIT_CONFIG_VALUE_0": f"https://oauth2:{TOKEN}@{SERVER}/{PROJECT_PATH}.git",
+    }
+
+    def run() -> str:
+        ran = ci.run("template-update", variables=variables)
+        log = ran.stdout + ran.stderr
+        assert ran.returncode == 0, log
+        assert "PASS  template-update" in log
+        return log
+
+    return template, remote, run
+
+
+def remote_git(remote: Path, *args: str) -> str:
+    return run_ok(["git", *args], remote).stdout.strip()
+
+
+def test_the_template_update_job_pushes_its_branch_and_opens_a_merge_request(
+    scheduled_update,
+):
+    _, remote, run = scheduled_update
+    run()
+    # The update, relocked, on its branch, on top of the default branch.
+    main = remote_git(remote, "rev-parse", DEFAULT_BRANCH)
+    assert remote_git(remote, "rev-parse", "template-update^") == main
+    answers = yaml.safe_load(remote_git(remote, "show", "template-update:.copier-answers.yml"))
+    assert answers["_commit"] == "v2.0.0"
+    assert "PYTHONUNBUFFERED=1" in remote_git(remote, "show", "template-update:Dockerfile")
+    changed = remote_git(remote, "diff", "--name-only", DEFAULT_BRANCH, "template-update")
+    assert sorted(changed.split()) == [".copier-answers.yml", "Dockerfile"]
+    # One push, with GitLab's push options: a merge request into the default branch.
+    pushes = (remote / "pushes.log").read_text().splitlines()
+    assert [line.split() for line in pushes] == [
+        [
+            "refs/heads/template-update",
+            "merge_request.create",
+            f"merge_request.target={DEFAULT_BRANCH}",
+        ]
+    ]
+
+
+def test_a_second_template_update_with_nothing_new_leaves_the_branch_untouched(
+    scheduled_update,
+):
+    _, remote, run = scheduled_update
+    run()
+    pushed = remote_git(remote, "rev-parse", "template-update")
+    # A week later: the merge request is still open, the template has no newer version.
+    log = run()
+    assert remote_git(remote, "rev-parse", "template-update") == pushed
+    assert len((remote / "pushes.log").read_text().splitlines()) == 1, log
+    assert "The branch template-update already holds this update: nothing to push." in log
+
+
+def test_a_later_template_update_with_something_new_refreshes_the_branch(scheduled_update):
+    template, remote, run = scheduled_update
+    run()
+    pushed = remote_git(remote, "rev-parse", "template-update")
+    ignored = template / "template" / ".gitignore"
+    ignored.write_text(ignored.read_text() + "# v3\n")
+    git = ["git", "-c", "user.name=T", "-c", "user.email=t@example.com"]
+    run_ok([*git, "commit", "-q", "--no-verify", "-am", "v3.0.0"], template)
+    run_ok(["git", "tag", "v3.0.0"], template)
+    run()
+    assert remote_git(remote, "rev-parse", "template-update") != pushed
+    answers = yaml.safe_load(remote_git(remote, "show", "template-update:.copier-answers.yml"))
+    assert answers["_commit"] == "v3.0.0"
+    assert remote_git(remote, "show", "template-update:.gitignore").endswith("# v3")
+    assert len((remote / "pushes.log").read_text().splitlines()) == 2
