@@ -128,6 +128,7 @@ def tree(scratch: Path, host_ca_bundle: Path) -> Path:
         link.unlink(missing_ok=True)
         link.symlink_to(f"/usr/bin/python{PYTHON}")
     subprocess.run(["ldconfig", "-r", str(root)], check=True)
+    (root / "var" / "cache" / "ldconfig" / "aux-cache").unlink(missing_ok=True)  # ldconfig's own
     return root
 
 

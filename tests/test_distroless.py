@@ -87,3 +87,35 @@ def test_distroless_with_another_python_is_refused_before_anything_is_written(tm
         f"choose python_version={distroless.PYTHON} or another base_image."
     )
     assert [line for line in result.stderr.splitlines() if reason in line], result.stderr
+
+
+# The regular files no package's md5sums lists, outside /etc (configuration: passwd, group,
+# os-release, the CA bundle, the packages' conffiles, which md5sums leaves out), dpkg's
+# status.d and the debug tag's busybox: what the image holds beyond its Debian packages.
+UNLISTED = """
+import json, os
+status_d = "/var/lib/dpkg/status.d"
+listed = set()
+for name in os.listdir(status_d):
+    if name.endswith(".md5sums"):
+        listed |= {"/" + line.split(None, 1)[1].strip() for line in open(f"{status_d}/{name}")}
+unlisted = []
+for top in set(os.listdir("/")) - {"proc", "sys", "dev", "etc", "busybox", "tmp"}:
+    if os.path.islink("/" + top):  # merged /usr: /bin is usr/bin
+        continue
+    for folder, _, files in os.walk("/" + top):
+        for name in files:
+            path = os.path.join(folder, name)
+            if not os.path.islink(path) and path not in listed and folder != status_d:
+                unlisted.append(path)
+print(json.dumps(sorted(unlisted)))
+"""
+
+
+@pytest.mark.docker
+def test_the_distroless_base_holds_no_file_outside_its_packages_but_configuration(docker):
+    for tag in ("build_image", "runtime_image"):
+        base = image(tag, **ANSWERS)
+        # -B: the debug tag runs as root, and would write the bytecode of what it imports.
+        ran = docker("run", "--rm", "--network", "none", base, "-B", "-c", UNLISTED)
+        assert json.loads(ran.stdout) == [], f"{base} holds files no package lists"
