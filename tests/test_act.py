@@ -30,6 +30,7 @@ from typing import Any, NamedTuple
 
 import pytest
 from helpers import ROOT, UV_VERSION, copier, missing, path_without, run_ok
+from test_workflows import ACTIONS
 
 from lab import act as lab_act
 
@@ -347,6 +348,25 @@ def test_ci_runs_its_jobs_under_act_and_pushes_only_from_the_default_branch_and_
     )
 
 
+def test_every_action_the_template_pins_has_a_stand_in_written_for_that_commit():
+    assert {name: commit for name, (_, commit) in lab_act.STANDINS.items()} == {
+        name: commit for name, (_, commit) in ACTIONS.items()
+    }
+    for folder, _ in lab_act.STANDINS.values():
+        declared = (lab_act.ACTIONS / folder / "action.yml").read_text()
+        assert "STAND-IN" in declared and "(stand-in)" in declared, folder
+
+
+def test_an_action_pinned_elsewhere_than_its_stand_in_is_refused(tmp_path: Path):
+    workflow = tmp_path / "w.yml"
+    workflow.write_text(f"    steps:\n      - uses: actions/checkout@{'0' * 40} # v7.0.0\n")
+    with pytest.raises(ValueError, match="its stand-in is for 3d3c42e5"):
+        lab_act.local_repositories(workflow)
+    workflow.write_text(f"      - uses: someone/else@{'0' * 40} # v1.0.0\n")
+    with pytest.raises(ValueError, match="someone/else has no stand-in"):
+        lab_act.local_repositories(workflow)
+
+
 def template_repository(tmp_path: Path) -> Path:
     """A git copy of this template: v1.0.0 without the Dockerfile's PYTHONUNBUFFERED, v2.0.0 as
     it is now (so that an update has something to bring)."""
@@ -371,7 +391,7 @@ def template_repository(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def updatable(act, tmp_path: Path) -> tuple[Path, Path, str]:
+def updatable(act, tmp_path: Path) -> tuple[Path, Path, str, Path]:
     """A project generated from v1.0.0 of a git template (recorded as git+file://, which the
     job can reach), with the template update, published on its stand-in github.com."""
     template = template_repository(tmp_path)
@@ -391,14 +411,14 @@ def updatable(act, tmp_path: Path) -> tuple[Path, Path, str]:
     )
     assert made.returncode == 0, made.stderr
     source, repository = publish(project, tmp_path)
-    return project, source, repository
+    return project, source, repository, template
 
 
 def test_the_template_update_opens_its_pull_request_once_and_leaves_an_unchanged_branch_alone(
     act, updatable, tmp_path: Path
 ):
     """21.6: the weekly run finds the same update as last week's, and pushes nothing."""
-    project, source, repository = updatable
+    project, source, repository, template = updatable
     workflow = project / ".github/workflows/template-update.yml"
     token = "template-update-token"  # noqa: S105 (a fixed test value)
     # The job pushes to github.com with the token in the URL: git sends it to the stand-in.
@@ -445,7 +465,32 @@ def test_the_template_update_opens_its_pull_request_once_and_leaves_an_unchanged
     assert [call[:2] for call in first.gh_calls()] == [["pr", "view"], ["pr", "create"]]
     # The second found the same update on the branch: the branch's commit is the same one.
     assert after == pushed, second.log
+    assert "already holds this update: nothing pushed" in second.done.stdout
     assert [call[:2] for call in second.gh_calls()] == [["pr", "view"]]
+    assert len(list(state.glob("pull-request.*"))) == 1
+    # A newer template release is a different update: the branch is refreshed, the same
+    # pull request kept.
+    dockerfile_in = template / "template/Dockerfile.jinja"
+    dockerfile_in.write_text(dockerfile_in.read_text() + "# From v3.0.0.\n")
+    git(template, "commit", "-q", "--no-verify", "-am", "v3")
+    git(template, "tag", "v3.0.0")
+    third = run_act(
+        act,
+        project,
+        source,
+        workflow,
+        "workflow_dispatch",
+        {"inputs": {}, "repository": {"full_name": repository, "default_branch": "main"}},
+        tmp_path / "run-2",
+        env={"GIT_CONFIG_GLOBAL": str(gitconfig), "LAB_GH_STATE": str(state)},
+        secrets={"TEMPLATE_UPDATE_TOKEN": token},
+        path=path,
+    )
+    assert third.done.returncode == 0, third.log
+    refreshed = git(source, "rev-parse", "refs/heads/template-update")
+    assert refreshed != pushed
+    assert "# From v3.0.0." in git(source, "show", f"{refreshed}:Dockerfile")
+    assert [call[:2] for call in third.gh_calls()] == [["pr", "view"]]
     assert len(list(state.glob("pull-request.*"))) == 1
 
 
