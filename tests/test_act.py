@@ -390,10 +390,10 @@ def template_repository(tmp_path: Path) -> Path:
     return repo
 
 
-@pytest.fixture
-def updatable(act, tmp_path: Path) -> tuple[Path, Path, str, Path]:
-    """A project generated from v1.0.0 of a git template (recorded as git+file://, which the
-    job can reach), with the template update, published on its stand-in github.com."""
+def updatable_from(tmp_path: Path, version: str) -> tuple[Path, Path, str, Path]:
+    """A project generated from this version of a git template (recorded as git+file://,
+    which the job can reach), with the template update, published on its stand-in github.com;
+    and the template."""
     template = template_repository(tmp_path)
     project = tmp_path / f"upd-{uuid.uuid4().hex[:8]}"
     made = copier(
@@ -401,7 +401,7 @@ def updatable(act, tmp_path: Path) -> tuple[Path, Path, str, Path]:
         "--trust",
         "--defaults",
         "--vcs-ref",
-        "v1.0.0",
+        version,
         "--data",
         "ci=github",
         "--data",
@@ -412,6 +412,30 @@ def updatable(act, tmp_path: Path) -> tuple[Path, Path, str, Path]:
     assert made.returncode == 0, made.stderr
     source, repository = publish(project, tmp_path)
     return project, source, repository, template
+
+
+@pytest.fixture
+def updatable(act, tmp_path: Path) -> tuple[Path, Path, str, Path]:
+    """A project on v1.0.0 of its template, whose v2.0.0 brings a change."""
+    return updatable_from(tmp_path, "v1.0.0")
+
+
+def test_the_template_update_of_a_current_project_does_nothing(act, tmp_path: Path):
+    project, source, repository, _ = updatable_from(tmp_path, "v2.0.0")
+    ran = run_act(
+        act,
+        project,
+        source,
+        project / ".github/workflows/template-update.yml",
+        "schedule",
+        {"schedule": "23 4 * * 1", "repository": {"full_name": repository}},
+        tmp_path / "run",
+        path=os.pathsep.join([str(lab_act.STANDIN_BIN), os.environ["PATH"]]),
+    )
+    assert ran.done.returncode == 0, ran.log
+    assert "on the template's latest version: nothing to do" in ran.done.stdout, ran.log
+    assert ran.gh_calls() == []
+    assert "template-update" not in git(source, "branch", "--list")
 
 
 def test_the_template_update_opens_its_pull_request_once_and_leaves_an_unchanged_branch_alone(
