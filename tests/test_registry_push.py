@@ -407,5 +407,7 @@ def test_the_github_image_job_pushes_metadata_tags_and_labels_to_the_lowercased_
     assert registry.tags(name) == sorted(made)
     for reference in made:
         found = registry.labels(name, reference)
-        # metadata-action's labels win over the Dockerfile's (title, version) in the image.
+        # metadata-action's labels win over the Dockerfile's in the image: version and
+        # revision from the ref, but also title, description and licenses from the GitHub
+        # repository (empty when it has none), not the answers the Dockerfile holds.
         assert {key: found.get(key) for key in labels} == labels
