@@ -8,6 +8,7 @@
     template   the template's questions and the values copier.yml computes from answers
     project    what the tests and the benchmark do to a generated project
     machine    the environment every run of copier and uv sees
+    registry   a local OCI registry (Debian's docker-registry) for the image jobs' pushes
 
 `python -m lab --help` lists what runs on its own. Nothing here is a test: tests/ holds those.
 """
