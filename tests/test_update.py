@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import ROOT, base_images_of, copier, run_ok, uv_python_image
+from helpers import ROOT, base_images_of, copier, image, run_ok, uv_python_image
 
 # (file, current text, v1.0.0 text): what the update from v1.0.0 to v2.0.0 brings.
 V1_DIFFERENCES = [
@@ -762,3 +762,32 @@ def test_the_template_update_job_stops_in_one_line_for_a_local_template(project:
     text = re.sub(r"(?m)^_src_path: .*$", "_src_path: gh:me/copier-uv-docker", answers.read_text())
     answers.write_text(text)
     run_ok(["bash", "-c", source], cwd=project)
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("start", ["python-slim", "uv"])
+def test_switching_to_distroless_on_update_keeps_the_owners_work_and_the_image_runs(
+    tmp_path: Path, template: Path, start: str, docker, build
+):
+    project = generate(
+        template, tmp_path / "hardened", f"base_image={start}", "python_version=3.13"
+    )
+    git(project.parent, "init", "-q", str(project))
+    commit_all(project, "Start from the template")
+    main = project / "main.py"
+    main.write_text(main.read_text() + '\n\ndef farewell() -> str:\n    return "Bye"\n')
+    run_ok(["uv", "add", "--quiet", "six"], cwd=project)
+    (project / "NOTES.md").write_text("The owner's own file.\n")
+    commit_all(project, "Owner's work")
+
+    result = update(project, "--data", "base_image=distroless")
+    assert result.returncode == 0, result.stderr
+    assert_clean_merge(project)
+    runtime = image("runtime_image", base_image="distroless", python_version="3.13")
+    assert base_images_of(project)[-1] == runtime
+    assert (project / "NOTES.md").read_text() == "The owner's own file.\n"
+    run_ok(["uv", "lock", "--check"], cwd=project)
+    build(project, f"hardened-{start}")
+    code = "import main, six; print(main.farewell(), six.__name__)"
+    ran = docker("run", "--rm", "--network", "none", f"hardened-{start}", "python", "-c", code)
+    assert ran.stdout == "Bye six\n"
