@@ -37,7 +37,7 @@ from typing import Any
 
 import pytest
 import yaml
-from helpers import missing, run_ok
+from helpers import COPIER_YML, missing, run_ok
 
 from lab import debian
 from lab import registry as local_registry
@@ -372,7 +372,14 @@ def test_the_github_image_job_pushes_metadata_tags_and_labels_to_the_lowercased_
         ["1.2.3", "1.2", "latest"] if ref.startswith("refs/tags/") else ["edge", f"sha-{sha[:7]}"]
     )
     assert version == ("1.2.3" if ref.startswith("refs/tags/") else "edge")
-    labels = github_labels(version, sha)
+    # The job's own step (bash) drops metadata-action's title, description and licenses.
+    labels_output = tmp_path / "labels-output"
+    given = "\n".join(f"{k}={v}" for k, v in github_labels(version, sha).items())
+    kept_env = {**engine_env, "LABELS": given, "GITHUB_OUTPUT": str(labels_output)}
+    sh(step(steps, id="labels")["run"], kept_env, project, interpreter="bash")
+    first, *lines, last = labels_output.read_text().splitlines()
+    assert (first, last) == ("labels<<LABELS_END", "LABELS_END")
+    labels = dict(line.split("=", 1) for line in lines)
 
     # build-push-action, load: true, then the job's smoke lines in bash, on that image.
     smoke = f"smoke-{uuid.uuid4().hex[:10]}"
@@ -393,7 +400,7 @@ def test_the_github_image_job_pushes_metadata_tags_and_labels_to_the_lowercased_
     # build-push-action, push: true (one platform here, see the module's docstring).
     pushing = step(steps, id="build")["with"]
     assert pushing["tags"] == "${{ steps.meta.outputs.tags }}"
-    assert pushing["labels"] == "${{ steps.meta.outputs.labels }}"
+    assert pushing["labels"] == "${{ steps.labels.outputs.labels }}"
     tags = [f"{image}:{t}" for t in made]
     pushed.extend(tags)
     run_ok(
@@ -407,7 +414,12 @@ def test_the_github_image_job_pushes_metadata_tags_and_labels_to_the_lowercased_
     assert registry.tags(name) == sorted(made)
     for reference in made:
         found = registry.labels(name, reference)
-        # metadata-action's labels win over the Dockerfile's in the image: version and
-        # revision from the ref, but also title, description and licenses from the GitHub
-        # repository (empty when it has none), not the answers the Dockerfile holds.
-        assert {key: found.get(key) for key in labels} == labels
+        # metadata-action's version, revision and source from the ref; the Dockerfile's title,
+        # description and licenses, from the answers (not the GitHub repository's, empty here).
+        expected = {
+            **labels,
+            "org.opencontainers.image.title": "pushed",
+            "org.opencontainers.image.description": COPIER_YML["description"]["default"],
+            "org.opencontainers.image.licenses": COPIER_YML["license"]["default"],
+        }
+        assert {key: found.get(key) for key in expected} == expected

@@ -112,7 +112,7 @@ def test_the_template_workflow_builds_every_accepted_variant_against_real_regist
         for b in matrix["base_image"]
         for v in matrix["python_version"]
         if {"base_image": b, "python_version": v} not in matrix.get("exclude", [])
-    }
+    } | {(cell["base_image"], cell["python_version"]) for cell in matrix.get("include", [])}
     assert cells == set(VARIANTS)
     assert job["env"]["COPIER_UV_DOCKER_NO_STANDINS"] == "1"
     assert job["env"]["COPIER_UV_DOCKER_REQUIRE_REGISTRY"] == "1"
