@@ -213,11 +213,22 @@ def run_gitlab_job(
     return args
 
 
-@pytest.mark.parametrize("event", ["default-branch", "version-tag"])
+# The push commands name no base image; distroless's image, with no shell, goes through them
+# once too.
+@pytest.mark.parametrize(
+    ("event", "base_image"),
+    [
+        ("default-branch", "python-slim"),
+        ("version-tag", "python-slim"),
+        ("version-tag", "distroless"),
+    ],
+)
 def test_the_gitlab_push_jobs_push_their_tags_and_labels_to_the_lowercased_image(
-    generated, registry, engine_env, docker, pushed, event
+    generated, registry, engine_env, docker, pushed, event, base_image
 ):
-    project = generated(ci="gitlab", project_name="pushed", project_kind=KIND)
+    project = generated(
+        ci="gitlab", project_name="pushed", project_kind=KIND, base_image=base_image
+    )
     sha = committed(project)
     tag = VERSION_TAG if event == "version-tag" else None
     variables = gitlab_variables(registry, sha, tag)
