@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -177,6 +178,17 @@ def path_without(tmp_path: Path, *missing: str) -> Path:
             if command.name not in missing and not link.exists() and os.access(command, os.X_OK):
                 link.symlink_to(command)
     return folder
+
+
+def copy_working_tree(destination: Path) -> Path:
+    """Copy this repository's files as git sees them (tracked and untracked, not ignored) into
+    destination: the template as a test's throwaway git copy starts from."""
+    listed = run_ok(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], ROOT)
+    for name in filter(None, listed.stdout.split("\0")):
+        if (ROOT / name).is_file():
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, destination / name)
+    return destination
 
 
 def render(destination: Path, **answers: object) -> Path:

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
-from helpers import ROOT, UV_VERSION, copier, missing, path_without, run_ok
+from helpers import UV_VERSION, copier, copy_working_tree, missing, path_without, run_ok
 from test_workflows import ACTIONS
 
 from lab import act as lab_act
@@ -372,11 +372,7 @@ def template_repository(tmp_path: Path) -> Path:
     """A git copy of this template: v1.0.0 without the Dockerfile's PYTHONUNBUFFERED, v2.0.0 as
     it is now (so that an update has something to bring)."""
     repo = tmp_path / "template"
-    listed = git(ROOT, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
-    for name in filter(None, listed.split("\0")):
-        if (ROOT / name).is_file():
-            (repo / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, repo / name)
+    copy_working_tree(repo)
     git(tmp_path, "init", "-q", str(repo))
     dockerfile = repo / "template/Dockerfile.jinja"
     current = dockerfile.read_text()

@@ -19,13 +19,20 @@ What gitlab-ci-local cannot show:
 
 from __future__ import annotations
 
-import shutil
 import uuid
 from pathlib import Path
 
 import pytest
 import yaml
-from helpers import DEFAULT_PYTHON, ROOT, copier, missing, render, run_ok, uv_python_image
+from helpers import (
+    DEFAULT_PYTHON,
+    copier,
+    copy_working_tree,
+    missing,
+    render,
+    run_ok,
+    uv_python_image,
+)
 
 from lab.clients import gitlab_ci_local
 from lab.clients.gitlab import DEFAULT_BRANCH, PROJECT_PATH, SERVER, GitlabCiLocal, checkout
@@ -177,11 +184,7 @@ def tagged_template(folder: Path) -> Path:
     """A git copy of this template, as tests/test_update.py makes one: v1.0.0 without
     PYTHONUNBUFFERED in the Dockerfile, v2.0.0 as the template is now."""
     repo = folder / "template"
-    listed = run_ok(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], ROOT)
-    for name in filter(None, listed.stdout.split("\0")):
-        if (ROOT / name).is_file():
-            (repo / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, repo / name)
+    copy_working_tree(repo)
     dockerfile = repo / "template" / "Dockerfile.jinja"
     current = dockerfile.read_text()
     assert " \\\n    PYTHONUNBUFFERED=1\n" in current

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import ROOT, base_images_of, copier, image, run_ok, uv_python_image
+from helpers import ROOT, base_images_of, copier, copy_working_tree, image, run_ok, uv_python_image
 
 # (file, current text, v1.0.0 text): what the update from v1.0.0 to v2.0.0 brings.
 V1_DIFFERENCES = [
@@ -44,11 +44,7 @@ def commit_all(repo: Path, message: str) -> None:
 def template(tmp_path: Path) -> Path:
     """A git copy of this template: v1.0.0 with V1_DIFFERENCES, v2.0.0 as it is now."""
     repo = tmp_path / "template"
-    listed = git(ROOT, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
-    for name in filter(None, listed.split("\0")):
-        if (ROOT / name).is_file():
-            (repo / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, repo / name)
+    copy_working_tree(repo)
     git(repo.parent, "init", "-q", str(repo))
     current = {name: (repo / name).read_text() for name, _, _ in V1_DIFFERENCES}
     for name, new, old in V1_DIFFERENCES:
@@ -383,11 +379,7 @@ def template_from(tmp_path: Path, landed: str) -> Path:
     for path in repo.iterdir():
         if path.name != ".git":
             shutil.rmtree(path) if path.is_dir() else path.unlink()
-    listed = git(ROOT, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
-    for name in filter(None, listed.split("\0")):
-        if (ROOT / name).is_file():
-            (repo / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, repo / name)
+    copy_working_tree(repo)
     commit_all(repo, "v2")
     git(repo, "tag", "v2.0.0")
     return repo
