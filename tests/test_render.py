@@ -55,12 +55,17 @@ def test_every_variant_renders_the_guide_tree_for_its_python(
     dockerfile = (project / "Dockerfile").read_text()
     if base_image == "python-slim":
         uv = image("uv_image")
-        assert base_images_of(project) == [uv, slim_image(python), slim_image(python)]
-        # uv from a FROM line of its own (which Dependabot moves), then copied in.
+        # The image starts from the builder, which starts from the slim image.
+        assert base_images_of(project) == [uv, slim_image(python)]
+        assert "\nFROM builder\n" in dockerfile
+        # uv from a FROM line of its own (which Dependabot moves), mounted in the builder's
+        # steps and copied into the dev stage only.
         assert f"FROM {uv} AS uv\n" in dockerfile and "COPY --from=uv /uv /uvx /bin/" in dockerfile
+        assert "--mount=type=bind,from=uv,source=/uv,target=/bin/uv" in dockerfile
     elif base_image == "uv":
-        # The same pipeline: a builder and a final stage, both on uv's image (uv kept).
-        assert base_images_of(project) == [uv_python_image(python)] * 2
+        # The same pipeline on uv's image (uv kept): the image starts from the builder.
+        assert base_images_of(project) == [uv_python_image(python)]
+        assert "\nFROM builder\n" in dockerfile
         assert "AS uv" not in dockerfile
     else:
         # Built on distroless's debug tag, the dev stage on the slim image, shipped on nonroot.
