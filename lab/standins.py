@@ -289,7 +289,6 @@ def wanted(versions: list[str], uv_version: str, debian: str) -> set[str]:
             )
         ]
         for image in (
-            values["build_image"],
             values["runtime_image"],
             values["uv_image"],
             values["base_images"][base_image]["dev"],  # type: ignore[index]

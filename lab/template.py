@@ -1,8 +1,8 @@
 """The template's questions, and the values copier.yml computes from answers.
 
 copier.yml computes each image reference once, as hidden (`when: false`) values: `uv_image`,
-`uv_python_image`, `slim_image`, `build_image` (what the builder stage starts from) and
-`runtime_image` (what the final stage starts from). `computed(**answers)` evaluates them, and
+`uv_python_image`, `slim_image` and `runtime_image` (what the builder starts from, and so the
+image shipped). `computed(**answers)` evaluates them, and
 every other answer, with Copier's own questionnaire and Jinja environment, so that no test,
 stand-in or benchmark writes a tag of its own: a pin or a naming change is made in copier.yml
 and nowhere else.
@@ -93,7 +93,7 @@ def accepted_pair(base_image: str, python: str) -> bool:
     with this Python where its record names one (the validators refuse the pair otherwise)."""
     values = computed(base_image=base_image, python_version=python)
     base = values["base_images"][base_image]  # type: ignore[index]
-    images = {base["build"], base["runtime"], base["dev"]} - {"builder"}
+    images = {base["runtime"], base["dev"]} - {"builder"}
     return all(
         published(image) and record()[image.rsplit(":", 1)[0]].get("python", python) == python
         for image in images

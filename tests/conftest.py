@@ -164,7 +164,7 @@ def podman(docker) -> list[str]:
     names = {image("uv_image")}
     for base_image in BASE_IMAGES:
         values = computed(base_image=base_image, python_version=python_for(base_image))
-        names |= {values["build_image"], values["runtime_image"]}
+        names |= {values["runtime_image"]}
         names |= {values["base_images"][base_image]["dev"]} - {"builder"}
     for name in sorted(names):
         saved = subprocess.Popen([docker.client, "save", name], env=docker.env, stdout=PIPE)
