@@ -111,6 +111,17 @@ def base_images_of(project: Path) -> list[str]:
     return [name for name in re.findall(r"^FROM (\S+)", text, re.M) if name not in stages]
 
 
+def shipped_base(project: Path) -> str:
+    """The image a project's final stage is built on, through the stages it starts from."""
+    text = (project / "Dockerfile").read_text()
+    stages = re.findall(r"^FROM (\S+) AS (\S+)", text, re.M)
+    starts = {alias: image for image, alias in stages}
+    image = re.findall(r"^FROM (\S+)", text, re.M)[-1]
+    while image in starts:
+        image = starts[image]
+    return image
+
+
 def stand_in_note(docker: Any, project: Path) -> str:
     """Whether a project's image was built on local stand-ins, for failure messages."""
     used = sorted(set(base_images_of(project)) & docker.standins)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import BASE_IMAGES, base_images_of, render
+from helpers import BASE_IMAGES, render, shipped_base
 
 pytestmark = pytest.mark.docker
 
@@ -70,6 +70,6 @@ def test_the_ci_smoke_lines_pass_on_the_built_image_and_fail_on_another(
         else:
             assert ran.stdout.startswith(f"Hello from {tag}! (Python "), ran.stdout
     # The image's own base neither greets nor serves: the same lines fail on it.
-    base = base_images_of(project)[-1]
+    base = shipped_base(project)
     other = run_smoke(lines, base, docker_first_on_path, "gitlab")
     assert other.returncode != 0, other.stdout + other.stderr
