@@ -46,7 +46,9 @@ def layers(docker, tag: str) -> list[str]:
 
 
 def dependency_step(steps: dict[str, bool]) -> bool:
-    (cached,) = [c for name, c in steps.items() if "uv sync --locked --no-install-project" in name]
+    # The builder's `uv sync`, an argument list (["uv", "sync", ...]) read as words.
+    words = {re.sub(r'[\[\]",]', "", name): c for name, c in steps.items()}
+    (cached,) = [c for name, c in words.items() if "uv sync --locked --no-install-project" in name]
     return cached
 
 
