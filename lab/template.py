@@ -2,8 +2,8 @@
 
 copier.yml computes each image reference once, as hidden (`when: false`) values: `uv_image`,
 `uv_python_image`, `slim_image` and `runtime_image` (what the builder starts from, and so the
-image shipped). `computed(**answers)` evaluates them, and
-every other answer, with Copier's own questionnaire and Jinja environment, so that no test,
+image shipped). `computed(**answers)` evaluates them, and every other answer, with Copier's
+own questionnaire and Jinja environment, so that no test,
 stand-in or benchmark writes a tag of its own: a pin or a naming change is made in copier.yml
 and nowhere else.
 """

@@ -104,19 +104,25 @@ def wait_for(what: str, probe: Callable[[], bool], seconds: float = 120) -> None
     raise AssertionError(f"timed out after {seconds:.0f} s waiting for {what}")
 
 
+def stages_of(project: Path) -> list[tuple[str, str]]:
+    """Each stage of a project's Dockerfile, in order: what it starts from, and its name ("" for
+    an unnamed one)."""
+    text = (project / "Dockerfile").read_text()
+    return re.findall(r"^FROM (\S+)(?: AS (\S+))?", text, re.M)
+
+
 def base_images_of(project: Path) -> list[str]:
     """The images a project's Dockerfile starts its stages from, in order (not its stages)."""
-    text = (project / "Dockerfile").read_text()
-    stages = set(re.findall(r"^FROM \S+ AS (\S+)", text, re.M))
-    return [name for name in re.findall(r"^FROM (\S+)", text, re.M) if name not in stages]
+    stages = stages_of(project)
+    names = {name for _, name in stages}
+    return [start for start, _ in stages if start not in names]
 
 
 def shipped_base(project: Path) -> str:
     """The image a project's final stage is built on, through the stages it starts from."""
-    text = (project / "Dockerfile").read_text()
-    stages = re.findall(r"^FROM (\S+) AS (\S+)", text, re.M)
-    starts = {alias: image for image, alias in stages}
-    image = re.findall(r"^FROM (\S+)", text, re.M)[-1]
+    stages = stages_of(project)
+    starts = {name: start for start, name in stages if name}
+    image = stages[-1][0]
     while image in starts:
         image = starts[image]
     return image

@@ -244,8 +244,7 @@ def test_code_change_reuses_the_dependency_layer_and_a_lock_change_rebuilds_it(
     assert not after_code_change["COPY . /app"], "the code change was not seen"
     assert docker("run", "--rm", name).stdout.startswith(f"Hi from {name}!")
     # One layer changed, the code's (its step alone was not cached); every other, the venv's
-    # too, is the one built before (on python-slim and uv the image starts from the builder
-    # itself; on distroless it copies the venv from it).
+    # too, is the one built before (the image starts from the builder itself).
     after = layers(docker, name)
     changed = [i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
     assert len(changed) == 1, f"layers {changed} of {len(after)} changed with the code"
