@@ -46,9 +46,10 @@ def layers(docker, tag: str) -> list[str]:
 
 
 def dependency_step(steps: dict[str, bool]) -> bool:
-    # The builder's `uv sync`, an argument list (["uv", "sync", ...]) read as words.
+    # The builder's step that installs the dependencies (`uv run` or, for the package kind,
+    # `uv sync`), an argument list (["uv", "run", "--locked", ...]) read as words.
     words = {re.sub(r'[\[\]",]', "", name): c for name, c in steps.items()}
-    (cached,) = [c for name, c in words.items() if "uv sync --locked --no-install-project" in name]
+    (cached,) = [c for name, c in words.items() if re.search(r"\buv (run|sync) --locked ", name)]
     return cached
 
 
@@ -253,6 +254,25 @@ def test_code_change_reuses_the_dependency_layer_and_a_lock_change_rebuilds_it(
     after_lock_change = cached_steps(build(project, name))
     assert not dependency_step(after_lock_change), after_lock_change
 
+
+
+@pytest.mark.parametrize("base_image", BASE_IMAGES)
+def test_package_code_change_rebuilds_its_wheel_from_the_new_code_and_nothing_else(
+    docker, build, built, base_image: str
+):
+    project, tag = built(base_image, "package")
+    before = layers(docker, tag)
+    code = project / "src" / tag.replace("-", "_") / "__init__.py"
+    code.write_text(code.read_text().replace("Hello from", "Hi from"))
+    after_code_change = cached_steps(build(project, tag))
+    assert dependency_step(after_code_change), after_code_change
+    # Built from this code: no wheel of the code before it, from uv's cache or BuildKit's.
+    assert docker("run", "--rm", "--network", "none", tag).stdout.startswith(f"Hi from {tag}!")
+    after = layers(docker, tag)
+    changed = [i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
+    assert changed == [len(after) - 2, len(after) - 1], (
+        f"layers {changed} of {len(after)} changed: expected the package's and the code's, last"
+    )
 
 def test_docker_build_answer_builds_the_image_tagged_with_the_project_name(
     tmp_path: Path, docker, docker_first_on_path
