@@ -45,6 +45,11 @@ def layers(docker, tag: str) -> list[str]:
     return list(json.loads(inspect.stdout))
 
 
+def changed_layers(before: list[str], after: list[str]) -> list[int]:
+    """The positions of the layers that differ between two builds of one image."""
+    return [i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
+
+
 def dependency_step(steps: dict[str, bool]) -> bool:
     # The builder's step that installs the dependencies (`uv run` or, for the package kind,
     # `uv sync`), an argument list (["uv", "run", "--locked", ...]) read as words.
@@ -247,13 +252,12 @@ def test_code_change_reuses_the_dependency_layer_and_a_lock_change_rebuilds_it(
     # One layer changed, the code's (its step alone was not cached); every other, the venv's
     # too, is the one built before (the image starts from the builder itself).
     after = layers(docker, name)
-    changed = [i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
+    changed = changed_layers(before, after)
     assert len(changed) == 1, f"layers {changed} of {len(after)} changed with the code"
 
     run_ok(["uv", "add", "--quiet", "six"], cwd=project)
     after_lock_change = cached_steps(build(project, name))
     assert not dependency_step(after_lock_change), after_lock_change
-
 
 
 @pytest.mark.parametrize("base_image", BASE_IMAGES)
@@ -269,10 +273,11 @@ def test_package_code_change_rebuilds_its_wheel_from_the_new_code_and_nothing_el
     # Built from this code: no wheel of the code before it, from uv's cache or BuildKit's.
     assert docker("run", "--rm", "--network", "none", tag).stdout.startswith(f"Hi from {tag}!")
     after = layers(docker, tag)
-    changed = [i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
+    changed = changed_layers(before, after)
     assert changed == [len(after) - 2, len(after) - 1], (
         f"layers {changed} of {len(after)} changed: expected the package's and the code's, last"
     )
+
 
 def test_docker_build_answer_builds_the_image_tagged_with_the_project_name(
     tmp_path: Path, docker, docker_first_on_path
