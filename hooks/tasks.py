@@ -48,6 +48,7 @@ Standard library only; every command is an argument list, never a shell string.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib.util
 import json
 import os
@@ -61,7 +62,6 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from urllib.parse import quote
 
 PREFIX = "copier-uv-docker"
 LOCK = ["uv", "lock"]  # what the user is told to run when locking could not be done here
@@ -146,10 +146,17 @@ def probe(command: list[str], timeout: float = PROBE_TIMEOUT) -> tuple[int, byte
     return done.returncode, done.stdout
 
 
+def line_of(out: bytes) -> str:
+    """A command's one line of output as text, exactly: its line ending removed and nothing
+    else, since a path may begin or end with spaces and hold any byte."""
+    text = os.fsdecode(out)
+    return text.removesuffix("\n")
+
+
 def quiet(command: list[str], timeout: float = PROBE_TIMEOUT) -> tuple[int, str]:
-    """A short probe: its exit code and stdout as text (any bytes kept, as file names are)."""
+    """A short probe: its exit code and its one line of output (any bytes kept)."""
     code, out = probe(command, timeout)
-    return code, os.fsdecode(out).strip()
+    return code, line_of(out)
 
 
 def git(*args: str) -> tuple[int, bytes]:
@@ -197,8 +204,9 @@ def workspace_root(uv: list[str]) -> Path | None:
     if code != 0 or not found:
         return None
     here = Path.cwd().resolve()
-    # uv prints a path that is not UTF-8 with replacement characters: compare it so.
-    if found == os.fsencode(str(here)).decode("utf-8", "replace"):
+    # uv prints the root as text for a terminal: bytes that are not UTF-8 replaced, control
+    # characters left out, separators kept. A root above this folder has fewer of them.
+    if found != "/" and found.count("/") == str(here).count("/"):
         return None
     root = Path(found)
     try:
@@ -393,7 +401,7 @@ def read_answers(path: Path) -> dict[str, str]:
 def project_prefix() -> str:
     """This project's folder relative to its repository's root: "" or "some/folder/"."""
     code, out = git("rev-parse", "--show-prefix")
-    return os.fsdecode(out).strip("\n") if code == 0 else ""
+    return line_of(out) if code == 0 else ""
 
 
 def committed(path: Path) -> bytes | None:
@@ -410,10 +418,12 @@ def committed_answers(answers_file: Path) -> dict[str, str]:
 
 def state_dir() -> Path | None:
     """Where this project's update state lives: inside the git dir (resolved for worktrees
-    and submodules), one folder per project folder of the repository."""
-    key = quote(os.fsencode(project_prefix().rstrip("/")), safe="") or "root"
+    and submodules), one folder per project folder of the repository, named by a digest of
+    its path: a path of any length, in any script, makes a name that fits the file system."""
+    prefix = os.fsencode(project_prefix().rstrip("/"))
+    key = hashlib.sha256(prefix).hexdigest()[:32] if prefix else "root"
     code, out = git("rev-parse", "--git-path", f"{PREFIX}/{key}")
-    return Path.cwd() / os.fsdecode(out).strip("\n") if code == 0 and out.strip() else None
+    return Path.cwd() / line_of(out) if code == 0 and out.strip() else None
 
 
 def recorded_kind(answers: dict[str, str]) -> str:
@@ -444,7 +454,9 @@ def copier_copy(
     for these recorded answers and these --data answers (tasks skipped, nothing asked)."""
     (destination / answers_file).parent.mkdir(parents=True, exist_ok=True)
     (destination / answers_file).write_bytes(answers)
-    data_file = destination.parent / f"{destination.name}.data.json"
+    # Beside the destination, under a fixed name: the folder's own name may already be as
+    # long as a file name can be. Renders that run at the same time have different parents.
+    data_file = destination.parent / "data.json"
     data_file.write_text(json.dumps(data), encoding="utf-8")  # JSON is YAML for copier
     command = [
         sys.executable, "-m", "copier", "copy", "--trust", "--defaults", "--skip-tasks",
@@ -648,6 +660,32 @@ def package_dirs(root: Path) -> set[str]:
     return {p.parent.name for p in root.glob("src/*/__init__.py")}
 
 
+def committed_package_dirs() -> set[str]:
+    """The packages under src/ as committed (HEAD): the owner's own ones, and the template's."""
+    found = (re.fullmatch(r"src/([^/]+)/__init__\.py", name) for name in tracked_paths())
+    return {match.group(1) for match in found if match}
+
+
+# The longest file name, in bytes, of Linux's and macOS's file systems.
+NAME_MAX = 255
+
+
+def aside_path(name: str) -> Path:
+    """A path beside the file `name` that nothing holds yet, for the owner's copy of it:
+    `<file>.kept`, else `.kept-2`, `.kept-3`... (an earlier update's copy stays), the file's
+    own name shortened if the suffix would not fit in a file name."""
+    path = Path(name)
+    for number in range(1, 10_000):
+        suffix = ".kept" if number == 1 else f".kept-{number}"
+        stem = path.name
+        while len(os.fsencode(stem + suffix)) > NAME_MAX:
+            stem = stem[:-1]
+        aside = path.with_name(stem + suffix)
+        if not os.path.lexists(aside):
+            return aside
+    raise OSError(f"no free name beside {name} for your copy of it")
+
+
 def merge_three(ours: bytes, base: bytes, theirs: bytes, label: str) -> tuple[bytes, bool]:
     """The owner's version with the template's changes from base to theirs; True if it
     holds conflict markers."""
@@ -666,12 +704,15 @@ def merge_three(ours: bytes, base: bytes, theirs: bytes, label: str) -> tuple[by
 def carry_and_keep(old: Path | None) -> tuple[list[str], list[str]]:
     """The files the update removed that the owner had edited (or any, without the old
     render to compare with): a renamed package's module carried to its new name, merged
-    with the template's changes; everything else kept beside it as `<file>.kept`."""
+    with the template's changes; everything else kept beside it (`<file>.kept`)."""
     vanished = [name for name in tracked_paths() if not os.path.lexists(name)]
     if not vanished:
         return [], []
-    gone = package_dirs(old) if old else set()
-    new = package_dirs(Path(".")) - gone
+    # A rename, from git's view rather than the template's: the one package whose
+    # __init__.py the update removed, and the one it created. The owner's own packages are
+    # in both HEAD and the work tree, whatever their number.
+    committed_dirs, present = committed_package_dirs(), package_dirs(Path("."))
+    gone, new = committed_dirs - present, present - committed_dirs
     rename = (gone.pop(), new.pop()) if len(gone) == 1 and len(new) == 1 else None
     carried, kept = [], []
     for name in vanished:
@@ -689,12 +730,18 @@ def carry_and_keep(old: Path | None) -> tuple[list[str], list[str]]:
             target.write_bytes(text)
             carried.append(f"{name} -> {target.as_posix()}" + (" (in conflict)" * conflict))
         elif base != ours:  # the owner's edit, or no render to tell
-            aside = Path(name + ".kept")
+            aside = aside_path(name)
             aside.parent.mkdir(parents=True, exist_ok=True)
             aside.write_bytes(ours)
             kept.append(f"{name} (your copy: {aside.as_posix()})")
     if rename:
         carried += move_rest(Path("src", rename[0]), Path("src", rename[1]))
+    elif gone:
+        folders = ", ".join(f"src/{name}" for name in sorted(gone))
+        say(
+            f"the update removed the module {folders} (its __init__.py), with no one new "
+            f"package under src/ to carry it to: the files of yours still there stay there."
+        )
     return carried, kept
 
 

@@ -7,6 +7,7 @@ or starts the Docker engine.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
@@ -17,6 +18,7 @@ import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from lab import machine
@@ -149,6 +151,19 @@ def missing(reason: str) -> None:
 def require_python(version: str) -> None:
     if version not in lockable_pythons():
         missing(f"uv finds no Python {version} here (`python -m lab pythons` makes one, as root)")
+
+
+HOOK = ROOT / "hooks" / "tasks.py"
+
+
+def hook() -> ModuleType:
+    """The hook as a module, to call one of its functions directly (it is stdlib-only, and
+    does nothing on import)."""
+    spec = importlib.util.spec_from_file_location("copier_uv_docker_hook", HOOK)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def copier(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

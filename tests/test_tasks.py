@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -9,15 +10,27 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
-from helpers import COPIER_YML, ROOT, copier, copy_args, path_without, render, run_ok
+from helpers import (
+    COPIER_YML,
+    HOOK,
+    ROOT,
+    copier,
+    copy_args,
+    hook,
+    path_without,
+    render,
+    run_ok,
+)
+from hypothesis import example, given
+from hypothesis import strategies as st
 
-HOOK = ROOT / "hooks" / "tasks.py"
 RENDERED = {"main.py", "pyproject.toml", "Dockerfile", "README.md", ".copier-answers.yml"}
 
 
@@ -333,14 +346,42 @@ def test_next_steps_in_a_repository_subfolder_commit_that_folder_without_git_ini
     assert staged == "other.txt\n"
 
 
-def test_a_destination_whose_path_is_not_utf8_is_not_taken_for_a_workspace_member(
-    tmp_path: Path,
+# Folder names the shell takes and a parser of command output could mangle: bytes that are not
+# UTF-8, and spaces or a tab at either end (uv prints the path as it is, then a newline).
+@pytest.mark.parametrize(
+    "name",
+    [b"caf\xe9", b"my app ", b" app", b"app\t"],
+    ids=["latin-1", "end-space", "start-space", "tab"],
+)
+def test_a_destination_is_never_taken_for_a_workspace_member_for_its_name(
+    tmp_path: Path, name: bytes
 ):
-    project = Path(os.fsdecode(os.fsencode(str(tmp_path)) + b"/caf\xe9"))
-    result = copier(*copy_args(project))
+    project = Path(os.fsdecode(os.fsencode(str(tmp_path)) + b"/" + name))
+    result = copier(*copy_args(project, project_name="app"))
     assert result.returncode == 0, result.stderr
     assert "uv workspace" not in result.stderr
     run_ok(["uv", "lock", "--check"], cwd=project)
+
+
+# Any folder name Linux takes: not "/" nor NUL, at most 255 bytes, any byte otherwise.
+FOLDER_BYTES = st.binary(min_size=1, max_size=40).filter(
+    lambda name: b"/" not in name and b"\0" not in name and name not in (b".", b"..")
+)
+
+
+@given(name=FOLDER_BYTES)
+@example(name=b"my app ")
+@example(name=b"app\n")
+def test_a_project_alone_in_its_folder_is_no_workspace_member_whatever_the_folders_name(
+    name: bytes,
+):
+    tasks = hook()
+    with tempfile.TemporaryDirectory() as scratch:
+        project = Path(os.fsdecode(os.fsencode(scratch) + b"/" + name))
+        project.mkdir()
+        (project / "pyproject.toml").write_text('[project]\nname = "app"\nversion = "0.1.0"\n')
+        with contextlib.chdir(project):
+            assert tasks.workspace_root(tasks.uv_command()) is None
 
 
 def test_a_copy_from_a_local_folder_says_in_one_line_that_ci_cannot_reach_it(tmp_path: Path):

@@ -7,26 +7,32 @@ Dockerfile, one rule fewer for ruff), and v2.0.0, the current tree itself.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import tomllib
 from pathlib import Path
 
 import pytest
 import yaml
 from helpers import (
+    HOOK,
     ROOT,
     base_images_of,
     copier,
     copy_working_tree,
+    hook,
     image,
     run_ok,
     shipped_base,
     uv_python_image,
 )
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 # (file, current text, v1.0.0 text): what the update from v1.0.0 to v2.0.0 brings.
 V1_DIFFERENCES = [
@@ -477,8 +483,6 @@ def test_switching_the_project_kind_on_update_is_refused_before_anything_is_writ
 
 # -- Wherever a project lives: a monorepo's subfolder, a git worktree ----------------------
 
-HOOK = ROOT / "hooks" / "tasks.py"
-
 
 def generate(template: Path, destination: Path, *data: str, tasks: bool = True) -> Path:
     """A project from v1.0.0 of the template, with these --data answers."""
@@ -619,18 +623,26 @@ def test_in_a_git_worktree_subfolder_an_answer_switch_keeps_the_owners_edit_asid
 # -- Answer switches and renames: nothing of the owner's deleted silently -----------------
 
 
-def test_renaming_a_package_project_carries_the_edited_module_over(tmp_path: Path, template: Path):
+@pytest.mark.parametrize("owners_packages", [[], ["tools"], ["tools", "plugins"]])
+def test_renaming_a_package_project_carries_the_edited_module_over(
+    tmp_path: Path, template: Path, owners_packages: list[str]
+):
     project = generate(template, tmp_path / "pkg", "project_kind=package", "project_name=old-name")
     git(project.parent, "init", "-q", str(project))
     module = project / "src" / "old_name"
     init = module / "__init__.py"
     init.write_text(init.read_text() + "\n\n" + FAREWELL.rstrip() + "\n")
     (module / "helpers.py").write_text("VALUE = 1\n")  # the owner's own file
+    for name in owners_packages:  # packages of the owner's own, beside the project's
+        (project / "src" / name).mkdir()
+        (project / "src" / name / "__init__.py").write_text(f"OWN = {name!r}\n")
     commit_all(project, "Owner's package")
     result = update(project, "--data", "project_name=new-name")
     assert result.returncode == 0, result.stderr
     assert_clean_merge(project)
     assert not (project / "src" / "old_name").exists()
+    for name in owners_packages:
+        assert (project / "src" / name / "__init__.py").read_text() == f"OWN = {name!r}\n"
     moved = (project / "src" / "new_name" / "__init__.py").read_text()
     assert "def farewell() -> str:" in moved  # the owner's edit travelled
     assert 'NAME = "new-name"' in moved  # and the template's change merged into it
@@ -764,6 +776,89 @@ def test_the_template_update_job_stops_in_one_line_for_a_local_template(project:
     text = re.sub(r"(?m)^_src_path: .*$", "_src_path: gh:me/copier-uv-docker", answers.read_text())
     answers.write_text(text)
     run_ok(["bash", "-c", source], cwd=project)
+
+
+# -- The names the hook makes: any project path, any file name ------------------------------
+
+
+# A folder's name as a file system takes it: any character but "/" and NUL (no lone
+# surrogate: not a name in UTF-8), at most 255 bytes, neither "." nor "..".
+FOLDER_NAMES = st.text(
+    st.characters(exclude_categories=("Cs",), exclude_characters="/\0"), min_size=1, max_size=80
+).filter(lambda name: name not in (".", "..") and len(name.encode()) <= 255)
+LONG_CJK = "顧客通知サービスのメール配信再試行ワーカー本番環境用です"  # 84 bytes
+
+
+@given(folders=st.lists(FOLDER_NAMES, min_size=1, max_size=4), other=FOLDER_NAMES)
+@example(folders=["apps", LONG_CJK], other="apps")  # percent-encoded, 257 bytes: too long
+@example(folders=["a" * 250], other="b" * 250)
+def test_the_update_state_of_any_project_folder_has_a_name_the_file_system_takes(
+    folders: list[str], other: str
+):
+    tasks = hook()
+    with tempfile.TemporaryDirectory() as scratch:
+        repo = Path(scratch)
+        run_ok(["git", "init", "-q", str(repo)], cwd=repo)
+        names = set()
+        for path in (Path(*folders), Path(other)):
+            (repo / path).mkdir(parents=True, exist_ok=True)
+            with contextlib.chdir(repo / path):
+                state = tasks.state_dir()
+                state.mkdir(parents=True, exist_ok=True)
+            assert state.parent.resolve() == (repo / ".git" / "copier-uv-docker").resolve()
+            names.add(state.name)
+        # Two project folders of one repository never share their state.
+        assert len(names) == (1 if Path(*folders) == Path(other) else 2)
+
+
+@given(name=FOLDER_NAMES, copies=st.integers(min_value=1, max_value=4))
+@example(name="ci.yml", copies=2)
+@example(name="é" * 127, copies=2)  # 254 bytes: ".kept" must shorten the name
+def test_each_copy_kept_aside_gets_a_free_name_beside_its_file(name: str, copies: int):
+    tasks = hook()
+    with tempfile.TemporaryDirectory() as scratch, contextlib.chdir(scratch):
+        Path("sub").mkdir()
+        (Path("sub") / name).write_bytes(b"the file")
+        made = []
+        for copy in range(copies):
+            aside = tasks.aside_path(f"sub/{name}")
+            assert aside.parent == Path("sub") and not os.path.lexists(aside)
+            assert aside.name.endswith(".kept" if copy == 0 else f".kept-{copy + 1}")
+            aside.write_bytes(b"copy %d" % copy)  # the file system takes the name
+            made.append(aside)
+        assert [path.read_bytes() for path in made] == [b"copy %d" % i for i in range(copies)]
+
+
+@pytest.mark.parametrize(
+    "folder", [Path("apps", LONG_CJK, "app"), Path("a" * 250)], ids=["deep-cjk", "250-bytes"]
+)
+def test_an_update_in_a_folder_whose_path_no_file_name_could_hold_goes_through(
+    tmp_path: Path, template: Path, folder: Path
+):
+    repo = tmp_path / "repo"
+    git(tmp_path, "init", "-q", str(repo))
+    project = generate(template, repo / folder, "project_name=app")
+    commit_all(repo, "The app")
+    result = update(project)
+    assert result.returncode == 0, result.stderr
+    assert '"ruff>=0.17"' in (project / "pyproject.toml").read_text()  # v2.0.0 arrived
+    assert_clean_merge(project)
+    run_ok(["uv", "lock", "--check"], cwd=project)
+    assert not git(repo, "status", "--porcelain", "--", ".", f":(exclude){folder.as_posix()}")
+
+
+def test_a_copy_kept_aside_never_replaces_one_an_earlier_update_kept(project: Path):
+    workflow = project / ".github/workflows/ci.yml"
+    earlier = project / ".github/workflows/ci.yml.kept"
+    earlier.write_text("# kept by an earlier update\n")
+    workflow.write_text(workflow.read_text() + "# the owner's own step\n")
+    commit_all(project, "Owner's CI edit, and a copy an earlier update kept")
+    result = update(project, "--data", "ci=gitlab")
+    assert result.returncode == 0, result.stderr
+    assert earlier.read_text() == "# kept by an earlier update\n"
+    kept = project / ".github/workflows/ci.yml.kept-2"
+    assert kept.read_text().endswith("# the owner's own step\n")
+    assert ".github/workflows/ci.yml (your copy: .github/workflows/ci.yml.kept-2)" in result.stderr
 
 
 @pytest.mark.docker
