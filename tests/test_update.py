@@ -654,6 +654,20 @@ def test_renaming_a_package_project_carries_the_edited_module_over(
     run_ok(UNGATED_PYTEST, cwd=project)
 
 
+def test_a_rename_onto_a_package_of_the_owners_says_the_module_stays_where_it_was(
+    tmp_path: Path, template: Path
+):
+    project = generate(template, tmp_path / "pkg", "project_kind=package", "project_name=old-name")
+    git(project.parent, "init", "-q", str(project))
+    (project / "src" / "old_name" / "helpers.py").write_text("VALUE = 1\n")
+    (project / "src" / "new_name").mkdir()  # the name the project takes is already a package
+    (project / "src" / "new_name" / "__init__.py").write_text("OWN = 1\n")
+    commit_all(project, "Owner's packages")
+    result = update(project, "--data", "project_name=new-name")
+    assert "the update removed the module src/old_name (its __init__.py)" in result.stderr
+    assert (project / "src" / "old_name" / "helpers.py").read_text() == "VALUE = 1\n"
+
+
 def test_devcontainer_false_keeps_the_edited_devcontainer_json_aside(
     tmp_path: Path, template: Path
 ):
