@@ -48,6 +48,7 @@ Standard library only; every command is an argument list, never a shell string.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -426,6 +427,13 @@ def state_dir() -> Path | None:
     return Path.cwd() / line_of(out) if code == 0 and out.strip() else None
 
 
+def drop_state(state: Path) -> None:
+    """Remove a project's update state, and the hook's folder in the git dir once empty."""
+    shutil.rmtree(state, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        state.parent.rmdir()
+
+
 def recorded_kind(answers: dict[str, str]) -> str:
     return answers.get("project_kind", "script")  # projects from before kinds are scripts
 
@@ -560,7 +568,7 @@ def before_update(
     kind = recorded_kind(recorded)
     if new.get("project_kind", kind) != kind:
         kind_refusal(kind, new["project_kind"], "The update was stopped: nothing was written.")
-        shutil.rmtree(state, ignore_errors=True)
+        drop_state(state)
         return 1
     # Without --defaults, copier asks every question, showing the answer it would take.
     swaps = swapped_answers(parse_answers(os.fsdecode(current)), new, data or {})
@@ -571,7 +579,7 @@ def before_update(
             "stopped before anything was written:",
             *lines,
         )
-        shutil.rmtree(state, ignore_errors=True)
+        drop_state(state)
         return 1
     if "old" in results and results["old"][0] != 0:
         say(
@@ -580,7 +588,7 @@ def before_update(
         )
         shutil.rmtree(state / "old", ignore_errors=True)
     if skip_tasks:
-        shutil.rmtree(state, ignore_errors=True)
+        drop_state(state)
     return 0
 
 
@@ -603,7 +611,7 @@ def check_kind(answers_file: Path, kind: str) -> int:
         return 0
     undo_update()
     if state := state_dir():
-        shutil.rmtree(state, ignore_errors=True)
+        drop_state(state)
     kind_refusal(
         recorded_kind(recorded),
         kind,
@@ -786,7 +794,7 @@ def after_update() -> None:
     old = state / "old" / Path.cwd().name if state else None
     carried, kept = carry_and_keep(old if old and old.is_dir() else None)
     if state:
-        shutil.rmtree(state, ignore_errors=True)
+        drop_state(state)
     if carried:
         say(
             "the package was renamed: your module moved to its new name with your edits, "

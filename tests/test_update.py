@@ -614,9 +614,9 @@ def test_in_a_git_worktree_subfolder_an_answer_switch_keeps_the_owners_edit_asid
     assert kept.read_text().endswith("# the owner's own step\n")
     assert ".github/workflows/ci.yml (your copy: .github/workflows/ci.yml.kept)" in result.stderr
     assert (project / ".gitlab-ci.yml").is_file()
-    # The hook's state lived in this worktree's git dir and is gone.
+    # The hook's state lived in this worktree's git dir and is gone, its folder too.
     state = Path(git(project, "rev-parse", "--absolute-git-dir").strip()) / "copier-uv-docker"
-    assert not state.exists() or not any(state.iterdir())
+    assert not state.exists()
     assert outside(repo, repo / "services" / "app") == before
 
 
