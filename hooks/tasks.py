@@ -643,10 +643,22 @@ def listed(*args: str) -> list[str]:
     return [os.fsdecode(name) for name in out.split(b"\0") if name] if code == 0 else []
 
 
+def written_files() -> set[str]:
+    """The project's files the update may have written: those that differ from HEAD, and
+    the new ones git does not ignore (every tracked one if there is no HEAD to compare)."""
+    code, out = git("diff", "--name-only", "--relative", "-z", "HEAD", "--", ".")
+    if code == 0:
+        changed = {os.fsdecode(name) for name in out.split(b"\0") if name}
+    else:
+        changed = set(listed("--cached", "--", "."))
+    return changed | set(listed("--others", "--exclude-standard", "--", "."))
+
+
 def conflicted_files() -> list[str]:
     """Files of the project that copier's merge left with conflict markers or as `.rej`:
-    tracked files and new ones git does not ignore, and `.rej` files even if ignored."""
-    names = set(listed("--cached", "--others", "--exclude-standard", "--", "."))
+    among those it wrote (a file of yours it never touched may hold marker-like lines of its
+    own), and `.rej` files even if ignored."""
+    names = written_files()
     names |= set(listed("--others", "--ignored", "--exclude-standard", "--", "*.rej"))
     found = []
     for name in sorted(names):

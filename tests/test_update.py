@@ -302,6 +302,20 @@ def test_conflict_markers_in_the_dockerfile_are_listed_after_the_update(project:
     assert "Resolve each `<<<<<<<` block" in result.stderr
 
 
+def test_marker_like_lines_in_a_file_the_update_never_touched_are_no_conflict(project: Path):
+    guide = project / "docs" / "merging.md"
+    guide.parent.mkdir()
+    guide.write_text(
+        "A conflict looks like this:\n\n<<<<<<< yours\na\n=======\nb\n>>>>>>> theirs\n"
+    )
+    commit_all(project, "Owner's guide to merging")
+    result = update(project)
+    assert result.returncode == 0, result.stderr
+    assert "the update left conflicts" not in result.stderr
+    assert "uv.lock no longer holds" not in result.stderr  # relocked, nothing dropped
+    assert '"ruff>=0.17"' in (project / "pyproject.toml").read_text()
+
+
 def test_a_deleted_pyproject_is_reported_without_a_traceback(project: Path):
     (project / "pyproject.toml").unlink()
     commit_all(project, "Owner deletes pyproject.toml")
