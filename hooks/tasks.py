@@ -3,7 +3,7 @@
 Copy time (`_tasks`):
 
     tasks.py after-copy --image-tag NAME --run COMMAND (--docker-build | --no-docker-build)
-                        [--answers-file FILE]
+                        [--publish PORT] [--answers-file FILE]
         `uv lock`, then `docker build -t NAME .` when asked; a warning when the answers file
         records a template that CI cannot reach; then the next steps.
 
@@ -65,7 +65,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 PREFIX = "copier-uv-docker"
-LOCK = ["uv", "lock"]  # what the user is told to run when locking could not be done here
+LOCK = "uv lock"  # what the user is told to run when locking could not be done here
 ANSWERS_FILE = Path(".copier-answers.yml")  # the template's `_answers_file`
 # Upper bounds, in seconds: generous for real work, finite for a stalled network or engine.
 LOCK_TIMEOUT = 600
@@ -101,14 +101,14 @@ def say(*lines: str) -> None:
     )
 
 
-def warn(what_failed: str, *later: list[str]) -> None:
+def warn(what_failed: str, *later: str) -> None:
     """Say on stderr what failed, that the project is kept, and what to run once fixed."""
     project = Path.cwd()
     lines = [what_failed, f"  The project is kept in {project}."]
     if later:
         lines.append("  When that is fixed, run:")
         lines.append(f"    cd {shlex.quote(str(project))}")
-        lines.extend(f"    {shlex.join(command)}" for command in later)
+        lines.extend(f"    {command}" for command in later)
     say(*lines)
 
 
@@ -247,26 +247,46 @@ def build_command(tag: str) -> list[str]:
     return ["docker", "build", "-t", tag, "."]
 
 
+# DOCKER_BUILDKIT as the user set it, before this hook sets it for its own build. The Docker
+# client reads it as Go's strconv.ParseBool does.
+USERS_BUILDKIT = os.environ.get("DOCKER_BUILDKIT")
+TRUE, FALSE = {"1", "t", "T", "TRUE", "true", "True"}, {"0", "f", "F", "FALSE", "false", "False"}
+
+
+def legacy_by_default(docker: str) -> bool:
+    """Docker 18.09 to 22: BuildKit is built in, but `docker build` uses the legacy builder
+    unless DOCKER_BUILDKIT=1 (from 23 on, buildx is the default builder). Podman: Buildah."""
+    code, version = quiet([docker, "--version"])
+    major = re.match(r"Docker version (\d+)\.", version)
+    return code == 0 and major is not None and int(major.group(1)) < 23
+
+
 def buildkit_missing(docker: str) -> str | None:
     """Why `docker build` would use the legacy builder, which cannot do `RUN --mount`."""
-    if os.environ.get("DOCKER_BUILDKIT") == "0":
-        return "DOCKER_BUILDKIT=0 selects Docker's legacy builder"
-    code, _ = quiet([docker, "buildx", "version"])
-    if code == 0:
+    if USERS_BUILDKIT is not None and USERS_BUILDKIT not in TRUE:
+        off = "selects Docker's legacy builder" if USERS_BUILDKIT in FALSE else "is not a boolean"
+        return f"DOCKER_BUILDKIT={USERS_BUILDKIT} {off}"
+    if legacy_by_default(docker):
+        os.environ["DOCKER_BUILDKIT"] = "1"  # for this hook's own build
         return None
-    code, version = quiet([docker, "version", "--format", "{{.Client.Version}}"])
-    major = re.match(r"(\d+)\.", version)
-    if code == 0 and major and int(major.group(1)) < 23:
-        os.environ.setdefault("DOCKER_BUILDKIT", "1")  # 18.09-22: BuildKit is built in
-        return None if os.environ["DOCKER_BUILDKIT"] == "1" else "BuildKit is off"
+    if quiet([docker, "buildx", "version"])[0] == 0:
+        return None
     if "podman" in quiet([docker, "--version"])[1].lower():
         return None  # Podman builds with Buildah, which does `RUN --mount`
     return "the buildx plugin, which gives `docker build` BuildKit, is not installed"
 
 
+def build_line(tag: str) -> str:
+    """The build as the user should type it: with DOCKER_BUILDKIT=1 where their client would
+    otherwise use the legacy builder."""
+    docker = shutil.which("docker")
+    needs = USERS_BUILDKIT not in TRUE and docker is not None and legacy_by_default(docker)
+    return ("DOCKER_BUILDKIT=1 " if needs else "") + shlex.join(build_command(tag))
+
+
 def docker_build(tag: str) -> bool:
     """Build the image tagged with the project name; say what to do if that cannot be done."""
-    build = build_command(tag)
+    build = build_line(tag)
     docker = shutil.which("docker")
     if docker is None:
         warn("docker was not found on PATH, so the image was not built.", build)
@@ -288,7 +308,7 @@ def docker_build(tag: str) -> bool:
             build,
         )
         return False
-    code, _ = run([docker, *build[1:]], BUILD_TIMEOUT)
+    code, _ = run([docker, *build_command(tag)[1:]], BUILD_TIMEOUT)
     if code != 0:
         warn(f"`docker build` failed (exit code {code}), see its output above.", build)
     return code == 0
@@ -317,21 +337,23 @@ def inside_a_repository() -> bool:
     return quiet(["git", "rev-parse", "--is-inside-work-tree"])[1] == "true"
 
 
-def next_steps(tag: str, run_app: str, built: bool) -> None:
-    """What to do now, for this project as it is (absolute path, git or not)."""
+def next_steps(tag: str, run_app: str, built: bool, port: str) -> None:
+    """What to do now, for this project as it is (absolute path, git or not); a service's
+    `docker run` publishes its port."""
     project = Path.cwd()
     if inside_a_repository():  # a recopy, or a subfolder of a repository: commit this folder
         commit = 'git add . && git commit -m "Start from copier-uv-docker" -- .'
     else:
         commit = 'git init && git add -A && git commit -m "Start from copier-uv-docker"'
-    build = [] if built else [(shlex.join(build_command(tag)), "")]
+    build = [] if built else [(build_line(tag), "")]
+    publish = f"-p {port}:{port} " if port else ""
     blocks = [
         [(f"cd {shlex.quote(str(project))}", ""), (commit, "")],
         [
             (f"uv run {run_app}", "run it"),
             ("uv run pytest", "test it"),
             *build,
-            (f"docker run --rm {tag}", ""),
+            (f"docker run --rm {publish}{tag}", ""),
             ("docker compose watch", "follow your edits"),
         ],
     ]
@@ -344,9 +366,9 @@ def next_steps(tag: str, run_app: str, built: bool) -> None:
     )
 
 
-def after_copy(tag: str, run_app: str, build: bool, answers_file: Path) -> None:
+def after_copy(tag: str, run_app: str, build: bool, port: str, answers_file: Path) -> None:
     """Lock, build if asked, then the next steps; whatever fails, the project stays."""
-    todo = [LOCK, *([build_command(tag)] if build else [])]
+    todo = [LOCK, *([build_line(tag)] if build else [])]
     built = False
     try:
         if lock():
@@ -358,7 +380,7 @@ def after_copy(tag: str, run_app: str, build: bool, answers_file: Path) -> None:
         warn("interrupted: the steps after this point were not run.", *todo)
         return
     check_source(answers_file)
-    next_steps(tag, run_app, built)
+    next_steps(tag, run_app, built, port)
 
 
 # -- Update time: where the project is, what it recorded ----------------------------------
@@ -889,6 +911,7 @@ def main(argv: list[str] | None = None) -> int:
     copy.add_argument("--image-tag", required=True)
     copy.add_argument("--run", default="python main.py", help="what runs the app")
     copy.add_argument("--docker-build", action=argparse.BooleanOptionalAction, required=True)
+    copy.add_argument("--publish", default="", metavar="PORT", help="a service's port")
     before = step("before-update", "render aside; refuse a kind switch or a swapped answer")
     before.add_argument("--data", type=json_object, help="the --data answers, as JSON")
     before.add_argument("--defaults", action=argparse.BooleanOptionalAction, default=True)
@@ -903,7 +926,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, interrupted)
 
     if args.step == "after-copy":
-        after_copy(args.image_tag, args.run, args.docker_build, args.answers_file)
+        after_copy(args.image_tag, args.run, args.docker_build, args.publish, args.answers_file)
     elif args.step == "before-update":
         return before_update(args.answers_file, args.data, args.defaults, args.skip_tasks)
     elif args.step == "check-kind":

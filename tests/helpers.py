@@ -22,6 +22,7 @@ from types import ModuleType
 from typing import Any
 
 from lab import machine
+from lab.engine import sid_tree
 from lab.paths import ROOT
 from lab.project import copy_args, long_running
 from lab.pythons import lockable_pythons
@@ -154,6 +155,13 @@ def require_python(version: str) -> None:
 
 
 HOOK = ROOT / "hooks" / "tasks.py"
+
+
+def docker_clients() -> dict[str, Path]:
+    """Real Docker clients, by what they are: Debian 12's 20.10 (this machine's, when it has
+    one) and Debian sid's, unpacked from its archive."""
+    clients = {"debian-12": Path("/usr/bin/docker")} if Path("/usr/bin/docker").exists() else {}
+    return {**clients, "sid": sid_tree() / "usr/bin/docker"}
 
 
 def hook() -> ModuleType:

@@ -23,6 +23,7 @@ from helpers import (
     ROOT,
     copier,
     copy_args,
+    docker_clients,
     hook,
     path_without,
     render,
@@ -35,7 +36,9 @@ RENDERED = {"main.py", "pyproject.toml", "Dockerfile", "README.md", ".copier-ans
 
 
 def environment(path: Path, **extra: str) -> dict[str, str]:
-    return {**os.environ, "PATH": str(path), **extra}
+    """This PATH, with the user's DOCKER_BUILDKIT=1 (what the next steps then say is tested
+    on its own, with and without it)."""
+    return {**os.environ, "DOCKER_BUILDKIT": "1", "PATH": str(path), **extra}
 
 
 def assert_kept(project: Path, result: subprocess.CompletedProcess[str], *later: str) -> None:
@@ -326,6 +329,45 @@ def test_next_steps_align_each_comment_two_spaces_after_the_longest_command(tmp_
             for line in block:
                 if "  # " in line:
                     assert line.index("  # ") == width, (line, block)
+
+
+@pytest.mark.parametrize("port", ["8000", "9000"])
+def test_a_services_next_steps_publish_its_port_as_its_readme_does(tmp_path: Path, port: str):
+    project = tmp_path / "svc"
+    result = copier(*copy_args(project, project_kind="service", port=port))
+    assert result.returncode == 0, result.stderr
+    run_line = f"docker run --rm -p {port}:{port} svc"
+    assert run_line in next_steps_of(result.stderr)[1]
+    assert f"\n{run_line}\n" in (project / "README.md").read_text()
+
+
+# `docker build` uses BuildKit by default from Docker 23 on; 18.09 to 22 need DOCKER_BUILDKIT=1.
+@pytest.mark.parametrize(
+    ("client", "buildkit", "said"),
+    [
+        ("debian-12", None, "DOCKER_BUILDKIT=1 docker build -t app ."),
+        ("debian-12", "1", "docker build -t app ."),
+        ("debian-12", "true", "docker build -t app ."),
+        ("sid", None, "docker build -t app ."),
+    ],
+)
+def test_the_build_the_next_steps_say_is_the_one_this_docker_client_builds_with(
+    tmp_path: Path, client: str, buildkit: str | None, said: str
+):
+    found = docker_clients().get(client)
+    if found is None:
+        pytest.skip(f"no {client} Docker client on this machine")
+    version = run_ok([str(found), "--version"], cwd=tmp_path).stdout
+    assert version.startswith(
+        "Docker version 20.10." if client == "debian-12" else "Docker version 28."
+    )
+    path = path_without(tmp_path, "docker")
+    (path / "docker").symlink_to(found)
+    env = {key: value for key, value in os.environ.items() if key != "DOCKER_BUILDKIT"}
+    env.update(PATH=str(path), **({"DOCKER_BUILDKIT": buildkit} if buildkit else {}))
+    result = copier(*copy_args(tmp_path / "app"), env=env)
+    assert result.returncode == 0, result.stderr
+    assert said in next_steps_of(result.stderr)[1]
 
 
 def test_next_steps_in_a_repository_subfolder_commit_that_folder_without_git_init(
