@@ -138,6 +138,14 @@ def test_copy_locks_the_project_for_every_python_choice(generated, base_image: s
     run_ok(["uv", "lock", "--check"], cwd=project)
 
 
+@pytest.mark.parametrize("kind", ["script", "service", "package"])
+def test_a_fresh_project_of_every_kind_runs_its_tests_without_a_warning(generated, kind: str):
+    # -W error: a deprecation in the locked packages (Starlette's, for a TestClient on httpx)
+    # fails the run instead of greeting the owner at every test run.
+    project = generated(project_name="warned", project_kind=kind)
+    run_ok(["uv", "run", "--locked", "pytest", "-q", "-W", "error"], cwd=project)
+
+
 @pytest.mark.parametrize("base_image", BASE_IMAGES)
 def test_generated_project_passes_its_own_checks_out_of_the_box(generated, base_image: str):
     project = generated(project_name="checked-app", base_image=base_image)
