@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import hashlib
 import importlib.util
 import json
@@ -253,12 +254,19 @@ USERS_BUILDKIT = os.environ.get("DOCKER_BUILDKIT")
 TRUE, FALSE = {"1", "t", "T", "TRUE", "true", "True"}, {"0", "f", "F", "FALSE", "false", "False"}
 
 
+@functools.cache
+def client_version(docker: str) -> str:
+    """`docker --version`'s line ("" if it fails), asked once: the next steps, the build
+    and its BuildKit check all read it."""
+    code, version = quiet([docker, "--version"])
+    return version if code == 0 else ""
+
+
 def legacy_by_default(docker: str) -> bool:
     """Docker 18.09 to 22: BuildKit is built in, but `docker build` uses the legacy builder
     unless DOCKER_BUILDKIT=1 (from 23 on, buildx is the default builder). Podman: Buildah."""
-    code, version = quiet([docker, "--version"])
-    major = re.match(r"Docker version (\d+)\.", version)
-    return code == 0 and major is not None and int(major.group(1)) < 23
+    major = re.match(r"Docker version (\d+)\.", client_version(docker))
+    return major is not None and int(major.group(1)) < 23
 
 
 def buildkit_missing(docker: str) -> str | None:
@@ -271,7 +279,7 @@ def buildkit_missing(docker: str) -> str | None:
         return None
     if quiet([docker, "buildx", "version"])[0] == 0:
         return None
-    if "podman" in quiet([docker, "--version"])[1].lower():
+    if "podman" in client_version(docker).lower():
         return None  # Podman builds with Buildah, which does `RUN --mount`
     return "the buildx plugin, which gives `docker build` BuildKit, is not installed"
 
