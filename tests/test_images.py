@@ -7,7 +7,9 @@ lab/standins.py under the same names; failure messages and the run's summary say
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 import tempfile
 import uuid
 from pathlib import Path
@@ -20,7 +22,9 @@ from helpers import (
     IMAGE_VARIANTS,
     copier,
     copy_args,
+    docker_clients,
     image,
+    missing,
     render,
     require_python,
     run_ok,
@@ -28,6 +32,8 @@ from helpers import (
     stand_in_note,
 )
 from hypothesis import given, settings
+
+from lab import debian
 
 pytestmark = pytest.mark.docker
 
@@ -321,3 +327,32 @@ def test_without_buildkit_the_hook_says_so_before_building(
     assert "apt-get install docker-buildx" in result.stderr
     assert "running docker build" not in result.stderr and "build -t legacy ." in result.stderr
     assert docker("image", "inspect", "legacy", check=False).returncode != 0
+
+
+def test_docker_20_10_with_buildx_installed_still_builds_at_copy_with_buildkit(
+    tmp_path: Path, docker, docker_first_on_path
+):
+    # Debian 12's client keeps the legacy builder by default even beside the buildx plugin:
+    # a check for buildx alone would let `RUN --mount` reach the legacy builder and fail.
+    client = docker_clients().get("debian-12")
+    if client is None:
+        missing("no Debian 12 Docker client (apt-get install docker.io, on bookworm)")
+    version = subprocess.run([client, "--version"], capture_output=True, text=True, check=True)
+    assert version.stdout.startswith("Docker version 20.10."), version.stdout
+    bin_folder = Path(docker_first_on_path["PATH"].split(os.pathsep)[0])
+    (bin_folder / "docker").unlink()
+    (bin_folder / "docker").symlink_to(client)
+    config = debian.cli_plugins(tmp_path / "docker-config", None)
+    env = {key: value for key, value in docker_first_on_path.items() if key != "DOCKER_BUILDKIT"}
+    env["DOCKER_CONFIG"] = str(config)
+    assert subprocess.run([client, "buildx", "version"], env=env, check=False).returncode == 0
+    project = tmp_path / "old-client"
+    docker("image", "rm", "--force", "old-client", check=False)
+    try:
+        result = copier(*copy_args(project, docker_build=True), env=env)
+        assert result.returncode == 0, result.stderr
+        assert "The project is kept" not in result.stderr, result.stderr
+        ran = docker("run", "--rm", "--network", "none", "old-client")
+        assert ran.stdout.startswith("Hello from old-client!")
+    finally:
+        docker("image", "rm", "--force", "old-client", check=False)
