@@ -61,16 +61,20 @@ if __name__ == "__main__":
 """
 
 
-@pytest.mark.parametrize("kind", ["script", "package"])
-@pytest.mark.parametrize("base_image", BASE_IMAGES)
+# The image you ship, and the dev stage that `docker compose watch` restarts at each edit.
+@pytest.mark.parametrize(
+    ("base_image", "kind", "target"),
+    [(b, k, None) for b in BASE_IMAGES for k in ("script", "package")]
+    + [(b, "script", "dev") for b in BASE_IMAGES],
+)
 def test_docker_stop_promptly_stops_owner_code_that_handles_no_signal(
-    docker, built, base_image: str, kind: str
+    docker, built, base_image: str, kind: str, target: str | None
 ):
     def rewrite(project: Path) -> None:
         main = next(project.glob("src/*/__init__.py"), project / "main.py")
         main.write_text(OWNER_LOOP)
 
-    _, tag = built(base_image, kind=kind, prepare=rewrite)
+    _, tag = built(base_image, kind=kind, prepare=rewrite, target=target)
     container = docker("run", "-d", "--network", "none", tag).stdout.strip()
     try:
         wait_for("the app's first line", lambda: "up" in docker("logs", container).stdout)
