@@ -591,8 +591,9 @@ def before_update(
         )
     results = {which: finished(render) for which, render in renders.items()}
     if results["new"][0] != 0:
-        # Copier refuses the same answers right after this, with its own message.
-        shutil.rmtree(state / "new", ignore_errors=True)
+        # Copier refuses the same answers right after this, with its own message, and runs
+        # no after stage: nothing of this update may stay in the git dir.
+        drop_state(state)
         return 0
     new = read_answers(state / "new" / name / answers_file)
     kind = recorded_kind(recorded)

@@ -760,6 +760,18 @@ def test_defaults_never_swap_an_answer_that_a_new_template_version_refuses(
     assert answers["_commit"] == "v1.0.0"
 
 
+@pytest.mark.parametrize("answer", ["project_name=Bad", "description=a\\"])
+def test_an_update_refused_for_a_bad_answer_leaves_nothing_in_the_git_dir(
+    project: Path, answer: str
+):
+    result = update(project, "--data", answer)
+    assert result.returncode != 0
+    assert git(project, "status", "--porcelain") == ""
+    # Both renders the hook started are gone: the update ended before its after stage.
+    state = Path(git(project, "rev-parse", "--absolute-git-dir").strip()) / "copier-uv-docker"
+    assert not state.exists()
+
+
 # -- Nothing hangs --------------------------------------------------------------------------
 
 
