@@ -309,11 +309,15 @@ UNCOVERING = {
 }
 
 
-@pytest.mark.parametrize("kind", UNCOVERING)
+# A package named as one of the project's own folders (`tests`): coverage's `source` would take
+# the folder and measure the tests instead; `source_pkgs` always means the importable package.
+@pytest.mark.parametrize(
+    ("kind", "name"), [(kind, None) for kind in UNCOVERING] + [("package", "tests")]
+)
 def test_the_coverage_gate_fails_the_ci_command_when_a_generated_test_is_removed(
-    generated, kind: str
+    generated, kind: str, name: str | None
 ):
-    project = generated(project_kind=kind)
+    project = generated(project_kind=kind, **({"project_name": name} if name else {}))
     (command,) = [c for c in check_commands(project, "github") if c.endswith(" pytest")]
     tests = project / "tests" / "test_main.py"
     tree = ast.parse(tests.read_text())
