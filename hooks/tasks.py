@@ -345,6 +345,24 @@ def inside_a_repository() -> bool:
     return quiet(["git", "rev-parse", "--is-inside-work-tree"])[1] == "true"
 
 
+# Where each CI service reads its files: at the repository's root, and nowhere else.
+ROOT_ONLY = {".github/workflows": "GitHub", ".github/dependabot.yml": "Dependabot",
+             ".gitlab-ci.yml": "GitLab"}  # fmt: skip
+
+
+def check_ci_location() -> None:
+    """One line when this project's CI files sit in a repository's subfolder, never read."""
+    prefix = project_prefix()
+    found = [path for path in ROOT_ONLY if Path(path).exists()]
+    if prefix and found:
+        readers = ", ".join(f"{ROOT_ONLY[path]} {path}" for path in found)
+        say(
+            f"this project is the folder {prefix} of its repository, and CI reads its files at "
+            f"the repository's root only ({readers}): move them there, with the jobs' working "
+            f"directory set to {prefix}, or they never run."
+        )
+
+
 def next_steps(tag: str, run_app: str, built: bool, port: str) -> None:
     """What to do now, for this project as it is (absolute path, git or not); a service's
     `docker run` publishes its port."""
@@ -388,6 +406,7 @@ def after_copy(tag: str, run_app: str, build: bool, port: str, answers_file: Pat
         warn("interrupted: the steps after this point were not run.", *todo)
         return
     check_source(answers_file)
+    check_ci_location()
     next_steps(tag, run_app, built, port)
 
 

@@ -388,6 +388,27 @@ def test_next_steps_in_a_repository_subfolder_commit_that_folder_without_git_ini
     assert staged == "other.txt\n"
 
 
+@pytest.mark.parametrize(
+    ("ci", "read"),
+    [("github", "GitHub .github/workflows, Dependabot .github/dependabot.yml"),
+     ("gitlab", "GitLab .gitlab-ci.yml")],
+)  # fmt: skip
+def test_ci_files_written_in_a_repository_subfolder_are_said_to_need_moving_to_its_root(
+    tmp_path: Path, ci: str, read: str
+):
+    repo = tmp_path / "monorepo"
+    run_ok(["git", "init", "-q", str(repo)], cwd=tmp_path)
+    result = copier(*copy_args(repo / "services" / "app", ci=ci))
+    assert result.returncode == 0, result.stderr
+    assert (
+        "this project is the folder services/app/ of its repository, and CI reads its files at "
+        f"the repository's root only ({read}): move them there, with the jobs' working "
+        "directory set to services/app/, or they never run."
+    ) in result.stderr
+    at_root = copier(*copy_args(tmp_path / "alone", ci=ci))  # its own repository, later
+    assert "CI reads its files" not in at_root.stderr
+
+
 # Folder names the shell takes and a parser of command output could mangle: bytes that are not
 # UTF-8, and spaces or a tab at either end (uv prints the path as it is, then a newline).
 @pytest.mark.parametrize(
