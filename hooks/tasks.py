@@ -363,7 +363,13 @@ def check_ci_location() -> None:
         )
 
 
-def next_steps(tag: str, run_app: str, built: bool, port: str) -> None:
+def update_command(answers_file: Path) -> str:
+    """`copier update` as this project needs it: copier finds only its default answers file."""
+    option = [] if answers_file == ANSWERS_FILE else ["--answers-file", str(answers_file)]
+    return shlex.join(["uvx", "copier", "update", "--trust", *option])
+
+
+def next_steps(tag: str, run_app: str, built: bool, port: str, answers_file: Path) -> None:
     """What to do now, for this project as it is (absolute path, git or not); a service's
     `docker run` publishes its port."""
     project = Path.cwd()
@@ -386,7 +392,7 @@ def next_steps(tag: str, run_app: str, built: bool, port: str) -> None:
     print(
         f"\nYour project {tag} is ready in {project}.\n\nNext steps:\n"
         + "\n".join("".join(f"  {line}\n" for line in aligned(block)) for block in blocks)
-        + "\nKeep it current with the template: commit, then `uvx copier update --trust`.",
+        + f"\nKeep it current with the template: commit, then `{update_command(answers_file)}`.",
         file=sys.stderr,
         flush=True,
     )
@@ -407,7 +413,7 @@ def after_copy(tag: str, run_app: str, build: bool, port: str, answers_file: Pat
         return
     check_source(answers_file)
     check_ci_location()
-    next_steps(tag, run_app, built, port)
+    next_steps(tag, run_app, built, port, answers_file)
 
 
 # -- Update time: where the project is, what it recorded ----------------------------------

@@ -477,11 +477,15 @@ def check_step(project: Path, ci: str) -> str:
     """The check-update step of the template-update job, as its shell runs it."""
     if ci == "github":
         text = (project / ".github/workflows/template-update.yml").read_text()
-        steps = yaml.safe_load(text)["jobs"]["update"]["steps"]
-        return next(s["run"] for s in steps if s.get("id") == "check")
-    job = yaml.safe_load((project / ".gitlab-ci.yml").read_text())["template-update"]
-    (step,) = [s for s in job["before_script"] if "check-update" in s]
-    return step + "echo the script runs\n"  # the job's script, in the same shell
+        job = yaml.safe_load(text)["jobs"]["update"]
+        env, step = job["env"], next(s["run"] for s in job["steps"] if s.get("id") == "check")
+    else:
+        job = yaml.safe_load((project / ".gitlab-ci.yml").read_text())["template-update"]
+        env = job["variables"]
+        (step,) = [s for s in job["before_script"] if "check-update" in s]
+        step += "echo the script runs\n"  # the job's script, in the same shell
+    # The job's environment, as the runner gives it to the step's shell.
+    return "".join(f"export {key}={shlex.quote(value)}\n" for key, value in env.items()) + step
 
 
 @pytest.mark.parametrize("ci", ["github", "gitlab"])

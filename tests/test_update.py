@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -344,13 +345,13 @@ def template_update_steps(project: Path) -> tuple[str, str, str]:
     """The commands the generated template-update workflow runs: the check of the template's
     source, the update, the check for conflicts."""
     workflow = yaml.safe_load((project / ".github/workflows/template-update.yml").read_text())
-    steps = {s.get("id"): s for s in workflow["jobs"]["update"]["steps"]}
+    job = workflow["jobs"]["update"]
+    steps = {s.get("id"): s for s in job["steps"]}
     # Pushed with a token that may change workflow files (GITHUB_TOKEN may not).
-    assert (
-        "secrets.TEMPLATE_UPDATE_TOKEN"
-        in workflow["jobs"]["update"]["steps"][-1]["env"]["GH_TOKEN"]
-    )
-    return steps["source"]["run"], steps["update"]["run"], steps["conflicts"]["run"]
+    assert "secrets.TEMPLATE_UPDATE_TOKEN" in job["steps"][-1]["env"]["GH_TOKEN"]
+    # The job's environment, as the runner gives it to each step's shell.
+    env = "".join(f"export {key}={shlex.quote(value)}\n" for key, value in job["env"].items())
+    return tuple(env + steps[step]["run"] for step in ("source", "update", "conflicts"))  # type: ignore[return-value]
 
 
 def test_the_scheduled_template_update_runs_its_commands_to_a_relocked_update(project: Path):
@@ -816,6 +817,33 @@ def test_the_template_update_job_stops_in_one_line_for_a_local_template(project:
     text = re.sub(r"(?m)^_src_path: .*$", "_src_path: gh:me/copier-uv-docker", answers.read_text())
     answers.write_text(text)
     run_ok(["bash", "-c", source], cwd=project)
+
+
+def test_the_template_update_job_and_the_next_steps_use_the_answers_file_chosen_at_copy(
+    tmp_path: Path, template: Path
+):
+    project = tmp_path / "own-answers"
+    answers = ".config/copier answers.yml"
+    made = copier(
+        "copy", "--trust", "--defaults", "--vcs-ref", "v1.0.0", "--answers-file", answers,
+        str(template), str(project),
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert f"then `uvx copier update --trust --answers-file '{answers}'`." in made.stderr
+    assert (
+        f"\nuvx copier update --trust --answers-file '{answers}' "
+        in (project / "README.md").read_text()
+    )
+    assert (project / ".dockerignore").read_text().count(f"\n{answers}\n") == 1
+    git(project.parent, "init", "-q", str(project))
+    commit_all(project, "Start from the template")
+    source, update_command, check = template_update_steps(project)
+    local = subprocess.run(["bash", "-c", source], cwd=project, capture_output=True, text=True)
+    assert f"{answers} records the template as the local path '{template}'" in local.stdout
+    run_ok(["bash", "-c", update_command], cwd=project)
+    run_ok(["bash", "-c", check], cwd=project)
+    assert yaml.safe_load((project / answers).read_text())["_commit"] == "v2.0.0"
+    assert not (project / ".copier-answers.yml").exists()
 
 
 # -- The names the hook makes: any project path, any file name ------------------------------
