@@ -180,13 +180,16 @@ def aligned(steps: Sequence[tuple[str, str]]) -> list[str]:
 
 def reason_of(stderr: str) -> str:
     """uv's own reason on one line: its `error:` line, the first and last `cause:` lines
-    (what failed, and why at the root) and its first hint."""
+    (what failed, and why at the root) and its first hint, one on the network first: uv gives
+    that one last, after advice on the project that cannot help while the index is out of reach."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
     errors = [line for line in lines if line.startswith("error:")]
     if not errors:
         return lines[-1] if lines else "no message"
     causes = [line for line in lines if line.startswith("cause:")]
-    hints = [line for line in lines if line.startswith("hint:")]
+    hints = sorted(
+        (line for line in lines if line.startswith("hint:")), key=lambda hint: "network" not in hint
+    )
     parts = [errors[0], *causes[:1], *causes[1:][-1:], *hints[:1]]
     return " / ".join(parts)
 

@@ -107,6 +107,29 @@ def test_offline_lock_of_a_project_with_dependencies_keeps_the_project(tmp_path:
     assert not (project / "uv.lock").exists()
 
 
+def test_an_offline_relock_failure_is_summed_up_by_uvs_hint_on_the_network(tmp_path: Path):
+    # A locked project whose uv.lock forks on the Python version, then a dependency uv's cache
+    # lacks: uv hints first at narrowing requires-python, which would not help, then at the
+    # disabled network, which is the cause.
+    project = tmp_path / "app"
+    result = copier(*copy_args(project))
+    assert result.returncode == 0, result.stderr
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace("dependencies = []", 'dependencies = ["art"]')
+    )
+    failed = subprocess.run(
+        ["uv", "lock"], cwd=project, env={**os.environ, "UV_OFFLINE": "1"},
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert failed.returncode != 0
+    hints = [line for line in failed.stderr.splitlines() if line.startswith("hint:")]
+    assert len(hints) == 2 and "requires-python" in hints[0], failed.stderr
+    reason = hook().reason_of(failed.stderr)
+    assert "hint: Packages were unavailable because the network was disabled" in reason
+    assert "requires-python" not in reason
+
+
 def test_without_a_matching_python_the_project_is_kept(tmp_path: Path):
     # A machine without Python 3.15: every python3.15 taken off PATH (pyenv has none).
     project = tmp_path / "app"
