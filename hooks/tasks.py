@@ -332,9 +332,26 @@ def has_template_update_job() -> bool:
     )
 
 
+def check_relative_source(source: str, answers_file: Path) -> None:
+    """One line when the template is recorded as a relative path: `copier update` looks for
+    it from wherever it runs, which is not where `copier copy` ran."""
+    if Path(source).expanduser().is_absolute():
+        return
+    # The shell's folder when copier ran (the tasks run in the project folder).
+    where = Path(os.environ.get("PWD", "")) / source
+    absolute = f" ({shlex.quote(str(where))})" if where.is_absolute() and where.is_dir() else ""
+    say(
+        f"the template is recorded as the relative path {source}, which `copier update` looks "
+        f"for from the folder it runs in, so updating this project will fail: set `_src_path` "
+        f"in {answers_file} to the template's absolute path{absolute} or its git URL."
+    )
+
+
 def check_source(answers_file: Path) -> None:
     """One line when the weekly template-update job could not reach the recorded template."""
     source = read_answers(answers_file).get("_src_path", "")
+    if source and "://" not in source and not REMOTE_SOURCE.match(source):
+        check_relative_source(source, answers_file)
     if source and not REMOTE_SOURCE.match(source) and has_template_update_job():
         reach = "generate from a URL (`copier copy gh:owner/copier-uv-docker ...`) or set"
         say(

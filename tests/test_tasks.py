@@ -470,6 +470,34 @@ def test_a_project_alone_in_its_folder_is_no_workspace_member_whatever_the_folde
             assert tasks.workspace_root(tasks.uv_command()) is None
 
 
+def test_a_copy_from_a_relative_template_path_says_the_update_would_not_find_it(tmp_path: Path):
+    # `copier copy ../template app`: copier records the path as given, and `copier update`
+    # looks for it from the folder it then runs in (the project's own, as its README says).
+    relative = os.path.relpath(ROOT, tmp_path)
+    made = subprocess.run(
+        [sys.executable, "-m", "copier", *copy_args(Path("app"))[:-2], relative, "app"],
+        cwd=tmp_path, env={**os.environ, "PWD": str(tmp_path)},
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert (
+        f"the template is recorded as the relative path {relative}, which `copier update` looks "
+        "for from the folder it runs in, so updating this project will fail: set `_src_path` in "
+        f".copier-answers.yml to the template's absolute path ({tmp_path / relative}) or its "
+        "git URL."
+    ) in made.stderr
+    project = tmp_path / "app"
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "Start"]):
+        run_ok(["git", *command], cwd=project)
+    update = subprocess.run(
+        [sys.executable, "-m", "copier", "update", "--trust", "--defaults"],
+        cwd=project, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert update.returncode != 0, update.stderr  # as said: copier does not find the template
+    absolute = copier(*copy_args(tmp_path / "absolute"))
+    assert "relative path" not in absolute.stderr
+
+
 def test_a_copy_from_a_local_folder_says_in_one_line_that_ci_cannot_reach_it(tmp_path: Path):
     project = tmp_path / "app"
     result = copier(*copy_args(project))
