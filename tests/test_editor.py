@@ -102,6 +102,9 @@ def test_the_dev_containers_cli_opens_the_project_and_its_checks_pass_as_the_dev
     run_ok(["git", "init", "-q"], cwd=project)
     run_ok(["git", "add", "."], cwd=project)
     run_ok(["git", "commit", "-q", "-m", "Generated"], cwd=project)
+    hooked = (project / ".pre-commit-config.yaml").exists()
+    if hooked:  # on the host, as the project's README says
+        run_ok(["uv", "run", "--quiet", "pre-commit", "install"], cwd=project)
     for path in [project, *project.rglob("*")]:
         os.lchown(path, HOST_UID, HOST_UID)
     workspace = ["--workspace-folder", str(project)]
@@ -124,9 +127,19 @@ def test_the_dev_containers_cli_opens_the_project_and_its_checks_pass_as_the_dev
         for tool in tools:
             for check in CHECKS.get(tool, []):
                 run(*check)
-        if (project / ".pre-commit-config.yaml").exists():
-            hooks = run("uvx", "pre-commit", "run", "--all-files")
+        if hooked:
+            hooks = run("uv", "run", "pre-commit", "run", "--all-files")
             assert "Passed" in hooks.stdout, hooks.stdout
+            # The host's git hook, in the editor's commit: its venv's path is the host's, and
+            # pre-commit's hook then finds pre-commit on the container's PATH.
+            commit = (
+                r"printf '\n\ndef test_from_the_editor() -> None:\n    assert True\n' "
+                ">> tests/test_main.py && git add tests && "
+                "git -c user.name=Dev -c user.email=dev@example.com commit -q -m Edit"
+            )
+            said = run("sh", "-c", commit)
+            hooks_ran = said.stdout + said.stderr  # git gives the hook's output to either
+            assert "mypy (strict)" in hooks_ran and "Passed" in hooks_ran, hooks_ran
         # A second run syncs nothing and compiles nothing: no "Bytecode compiled ..." line.
         again = run("uv", "run", "python", "-c", "print('again')")
         assert again.stdout.strip().endswith("again")
