@@ -365,6 +365,23 @@ def inside_a_repository() -> bool:
     return quiet(["git", "rev-parse", "--is-inside-work-tree"])[1] == "true"
 
 
+def check_recopied_kind(answers_file: Path) -> None:
+    """One line when a recopy switched the project kind: the recopy writes the new kind's
+    files and leaves the old kind's, which the update refuses to make."""
+    before = committed(answers_file)
+    if before is None:
+        return
+    recorded = recorded_kind(parse_answers(os.fsdecode(before)))
+    kind = read_answers(answers_file).get("project_kind", recorded)
+    if kind != recorded:
+        say(
+            f"the recopy switched the project kind ({recorded} to {kind}): the files of both "
+            "kinds are now here. `git status` lists them; to go back: `git restore --staged "
+            "--worktree .` and delete the new untracked files. A kind is best changed by "
+            "generating a new project and moving your code into it."
+        )
+
+
 # Where each CI service reads its files: at the repository's root, and nowhere else.
 ROOT_ONLY = {".github/workflows": "GitHub", ".github/dependabot.yml": "Dependabot",
              ".gitlab-ci.yml": "GitLab"}  # fmt: skip
@@ -393,14 +410,18 @@ def next_steps(tag: str, run_app: str, built: bool, port: str, answers_file: Pat
     """What to do now, for this project as it is (absolute path, git or not); a service's
     `docker run` publishes its port."""
     project = Path.cwd()
-    if inside_a_repository():  # a recopy, or a subfolder of a repository: commit this folder
+    review = []
+    if committed(answers_file) is not None:  # a recopy: the template rewrote committed files
+        review = [("git diff", "review what the recopy rewrote, before committing it")]
+        commit = 'git add . && git commit -m "Recopy from copier-uv-docker" -- .'
+    elif inside_a_repository():  # a subfolder of a repository: commit this folder only
         commit = 'git add . && git commit -m "Start from copier-uv-docker" -- .'
     else:
         commit = 'git init && git add -A && git commit -m "Start from copier-uv-docker"'
     build = [] if built else [(build_line(tag), "")]
     publish = f"-p {port}:{port} " if port else ""
     blocks = [
-        [(f"cd {shlex.quote(str(project))}", ""), (commit, "")],
+        [(f"cd {shlex.quote(str(project))}", ""), *review, (commit, "")],
         [
             (f"uv run {run_app}", "run it"),
             ("uv run pytest", "test it"),
@@ -432,6 +453,7 @@ def after_copy(tag: str, run_app: str, build: bool, port: str, answers_file: Pat
         warn("interrupted: the steps after this point were not run.", *todo)
         return
     check_source(answers_file)
+    check_recopied_kind(answers_file)
     check_ci_location()
     next_steps(tag, run_app, built, port, answers_file)
 

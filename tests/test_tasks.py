@@ -286,6 +286,31 @@ def test_recopy_gives_no_first_copy_advice(tmp_path: Path):
     assert result.returncode == 0, result.stderr
     assert f"Your project app is ready in {project}." in result.stderr
     assert "git init" not in result.stderr
+    # The recopy rewrote committed files: review them first, and commit them as a recopy.
+    cd, review, commit = next_steps_of(result.stderr)[0]
+    assert cd == f"cd {project}"
+    assert " ".join(review.split()) == (
+        "git diff # review what the recopy rewrote, before committing it"
+    )
+    assert commit == 'git add . && git commit -m "Recopy from copier-uv-docker" -- .'
+    assert "the recopy switched the project kind" not in result.stderr
+
+
+def test_a_recopy_that_switches_the_kind_says_both_kinds_files_are_left(tmp_path: Path):
+    project = tmp_path / "app"
+    assert copier(*copy_args(project)).returncode == 0
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "start"]):
+        run_ok(["git", *command], cwd=project)
+    result = copier(
+        "recopy", "--trust", "--defaults", "--overwrite", "--data", "project_kind=package",
+        str(project),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert (project / "main.py").is_file() and (project / "src" / "app").is_dir()
+    assert (
+        "the recopy switched the project kind (script to package): the files of both kinds are "
+        "now here."
+    ) in result.stderr
 
 
 def test_a_failed_lock_skips_the_build_and_lists_both_commands(tmp_path: Path):
