@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import shlex
 import shutil
 import socket
 import subprocess
@@ -162,6 +163,12 @@ def docker_clients() -> dict[str, Path]:
     one) and Debian sid's, unpacked from its archive."""
     clients = {"debian-12": Path("/usr/bin/docker")} if Path("/usr/bin/docker").exists() else {}
     return {**clients, "sid": sid_tree() / "usr/bin/docker"}
+
+
+def exported(variables: dict[str, str]) -> str:
+    """A CI job's environment (GitHub's job env, GitLab's variables), as shell lines that give
+    it to a step's commands the way the runner does."""
+    return "".join(f"export {key}={shlex.quote(value)}\n" for key, value in variables.items())
 
 
 def hook() -> ModuleType:

@@ -18,6 +18,7 @@ import yaml
 from helpers import (
     ROOT,
     UV_VERSION,
+    exported,
     lockable_pythons,
     missing,
     render,
@@ -485,7 +486,7 @@ def check_step(project: Path, ci: str) -> str:
         (step,) = [s for s in job["before_script"] if "check-update" in s]
         step += "echo the script runs\n"  # the job's script, in the same shell
     # The job's environment, as the runner gives it to the step's shell.
-    return "".join(f"export {key}={shlex.quote(value)}\n" for key, value in env.items()) + step
+    return exported(env) + step
 
 
 @pytest.mark.parametrize("ci", ["github", "gitlab"])

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shlex
 import shutil
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from helpers import (
     base_images_of,
     copier,
     copy_working_tree,
+    exported,
     hook,
     image,
     run_ok,
@@ -350,7 +350,7 @@ def template_update_steps(project: Path) -> tuple[str, str, str]:
     # Pushed with a token that may change workflow files (GITHUB_TOKEN may not).
     assert "secrets.TEMPLATE_UPDATE_TOKEN" in job["steps"][-1]["env"]["GH_TOKEN"]
     # The job's environment, as the runner gives it to each step's shell.
-    env = "".join(f"export {key}={shlex.quote(value)}\n" for key, value in job["env"].items())
+    env = exported(job["env"])
     return tuple(env + steps[step]["run"] for step in ("source", "update", "conflicts"))  # type: ignore[return-value]
 
 
@@ -390,7 +390,7 @@ def test_gitlab_runs_the_same_template_update_commands(project: Path, tmp_path: 
     assert gitlab.returncode == 0, gitlab.stderr
     job = yaml.safe_load((tmp_path / "gl" / ".gitlab-ci.yml").read_text())["template-update"]
     # The same environment (GitLab's job variables, GitHub's job env), the same commands.
-    env = "".join(f"export {key}={shlex.quote(value)}\n" for key, value in job["variables"].items())
+    env = exported(job["variables"])
     script = [env + command for command in job["script"]]
     assert script[0].replace("::error::", "") == source.replace("::error::", "")
     assert script[1] == update_command
