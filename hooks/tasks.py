@@ -348,11 +348,14 @@ def check_relative_source(source: str, answers_file: Path) -> None:
 
 
 def check_source(answers_file: Path) -> None:
-    """One line when the weekly template-update job could not reach the recorded template."""
+    """A line for each update that could not reach the recorded template: any update, from a
+    relative path; the weekly template-update job, from a local one."""
     source = read_answers(answers_file).get("_src_path", "")
-    if source and "://" not in source and not REMOTE_SOURCE.match(source):
+    if not source or REMOTE_SOURCE.match(source):
+        return
+    if "://" not in source:
         check_relative_source(source, answers_file)
-    if source and not REMOTE_SOURCE.match(source) and has_template_update_job():
+    if has_template_update_job():
         reach = "generate from a URL (`copier copy gh:owner/copier-uv-docker ...`) or set"
         say(
             f"the template is recorded as the local path {source}, which CI cannot reach, so "
@@ -365,12 +368,9 @@ def inside_a_repository() -> bool:
     return quiet(["git", "rev-parse", "--is-inside-work-tree"])[1] == "true"
 
 
-def check_recopied_kind(answers_file: Path) -> None:
+def check_recopied_kind(before: bytes, answers_file: Path) -> None:
     """One line when a recopy switched the project kind: the recopy writes the new kind's
     files and leaves the old kind's, which the update refuses to make."""
-    before = committed(answers_file)
-    if before is None:
-        return
     recorded = recorded_kind(parse_answers(os.fsdecode(before)))
     kind = read_answers(answers_file).get("project_kind", recorded)
     if kind != recorded:
@@ -406,12 +406,14 @@ def update_command(answers_file: Path) -> str:
     return shlex.join(["uvx", "copier", "update", "--trust", *option])
 
 
-def next_steps(tag: str, run_app: str, built: bool, port: str, answers_file: Path) -> None:
+def next_steps(
+    tag: str, run_app: str, built: bool, port: str, answers_file: Path, recopy: bool
+) -> None:
     """What to do now, for this project as it is (absolute path, git or not); a service's
     `docker run` publishes its port."""
     project = Path.cwd()
     review = []
-    if committed(answers_file) is not None:  # a recopy: the template rewrote committed files
+    if recopy:  # the template rewrote committed files
         review = [("git diff", "review what the recopy rewrote, before committing it")]
         commit = 'git add . && git commit -m "Recopy from copier-uv-docker" -- .'
     elif inside_a_repository():  # a subfolder of a repository: commit this folder only
@@ -453,9 +455,11 @@ def after_copy(tag: str, run_app: str, build: bool, port: str, answers_file: Pat
         warn("interrupted: the steps after this point were not run.", *todo)
         return
     check_source(answers_file)
-    check_recopied_kind(answers_file)
+    # Answers already committed here: this copy is a recopy.
+    if (before := committed(answers_file)) is not None:
+        check_recopied_kind(before, answers_file)
     check_ci_location()
-    next_steps(tag, run_app, built, port, answers_file)
+    next_steps(tag, run_app, built, port, answers_file, recopy=before is not None)
 
 
 # -- Update time: where the project is, what it recorded ----------------------------------
