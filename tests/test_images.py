@@ -285,19 +285,24 @@ def test_package_code_change_rebuilds_its_wheel_from_the_new_code_and_nothing_el
     )
 
 
-def test_docker_build_answer_builds_the_image_tagged_with_the_project_name(
-    tmp_path: Path, docker, docker_first_on_path
-):
-    project = tmp_path / "built-at-copy"
-    docker("image", "rm", "--force", "built-at-copy", check=False)
-    result = copier(*copy_args(project, docker_build=True), env=docker_first_on_path)
+def assert_built_at_copy(docker, project: Path, env: dict[str, str]) -> None:
+    """`docker_build=true` built the image, tagged with the project's name, and it runs."""
+    tag = project.name
+    docker("image", "rm", "--force", tag, check=False)
+    result = copier(*copy_args(project, docker_build=True), env=env)
     try:
         assert result.returncode == 0, result.stderr
         assert "The project is kept" not in result.stderr, result.stderr
-        ran = docker("run", "--rm", "--network", "none", "built-at-copy")
-        assert ran.stdout.startswith("Hello from built-at-copy!")
+        ran = docker("run", "--rm", "--network", "none", tag)
+        assert ran.stdout.startswith(f"Hello from {tag}!")
     finally:
-        docker("image", "rm", "--force", "built-at-copy", check=False)
+        docker("image", "rm", "--force", tag, check=False)
+
+
+def test_docker_build_answer_builds_the_image_tagged_with_the_project_name(
+    tmp_path: Path, docker, docker_first_on_path
+):
+    assert_built_at_copy(docker, tmp_path / "built-at-copy", docker_first_on_path)
 
 
 def test_failed_build_at_copy_keeps_the_project_and_says_what_to_run(
@@ -346,13 +351,4 @@ def test_docker_20_10_with_buildx_installed_still_builds_at_copy_with_buildkit(
     env = {key: value for key, value in docker_first_on_path.items() if key != "DOCKER_BUILDKIT"}
     env["DOCKER_CONFIG"] = str(config)
     assert subprocess.run([client, "buildx", "version"], env=env, check=False).returncode == 0
-    project = tmp_path / "old-client"
-    docker("image", "rm", "--force", "old-client", check=False)
-    try:
-        result = copier(*copy_args(project, docker_build=True), env=env)
-        assert result.returncode == 0, result.stderr
-        assert "The project is kept" not in result.stderr, result.stderr
-        ran = docker("run", "--rm", "--network", "none", "old-client")
-        assert ran.stdout.startswith("Hello from old-client!")
-    finally:
-        docker("image", "rm", "--force", "old-client", check=False)
+    assert_built_at_copy(docker, tmp_path / "old-client", env)

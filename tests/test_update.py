@@ -351,7 +351,8 @@ def template_update_steps(project: Path) -> tuple[str, str, str]:
     assert "secrets.TEMPLATE_UPDATE_TOKEN" in job["steps"][-1]["env"]["GH_TOKEN"]
     # The job's environment, as the runner gives it to each step's shell.
     env = exported(job["env"])
-    return tuple(env + steps[step]["run"] for step in ("source", "update", "conflicts"))  # type: ignore[return-value]
+    source, update, conflicts = (env + steps[s]["run"] for s in ("source", "update", "conflicts"))
+    return source, update, conflicts
 
 
 def test_the_scheduled_template_update_runs_its_commands_to_a_relocked_update(project: Path):
