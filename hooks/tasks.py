@@ -220,6 +220,32 @@ def workspace_root(uv: list[str]) -> Path | None:
         return root
 
 
+MEMBERSHIP: dict[str, Path | None] = {}  # uv's answer, asked once; an update's, before its merge
+MEMBERSHIP_FILE = "workspace"  # where the update's state keeps it for after the merge
+
+
+def member_of() -> Path | None:
+    """The uv workspace this project is a member of, if uv is here to say."""
+    if "root" not in MEMBERSHIP:
+        uv = uv_command()
+        MEMBERSHIP["root"] = workspace_root(uv) if uv else None
+    return MEMBERSHIP["root"]
+
+
+def leave_workspace() -> str:
+    """What must come before `uv lock` here: nothing, unless this project is a uv workspace's
+    member, where `uv lock` would lock the workspace instead."""
+    if root := member_of():
+        return f"add this folder to `exclude` under [tool.uv.workspace] in {root}/pyproject.toml"
+    return ""
+
+
+def lock_steps() -> list[str]:
+    """What the user is told to run to lock later, as lines of a shell session."""
+    first = leave_workspace()
+    return [f"# {first}, then:", LOCK] if first else [LOCK]
+
+
 def lock() -> bool:
     """Bring uv.lock in line with pyproject.toml; say what to do if that cannot be done."""
     uv = uv_command()
@@ -230,7 +256,7 @@ def lock() -> bool:
             LOCK,
         )
         return False
-    if root := workspace_root(uv):
+    if root := member_of():
         warn(
             f"this project is a member of the uv workspace at {root}: `uv lock` here would "
             f"lock it into {root / 'uv.lock'}, so it was not run, and nothing of {root} was "
@@ -241,7 +267,7 @@ def lock() -> bool:
         return False
     code, stderr = run([*uv, "lock"], LOCK_TIMEOUT, capture=True)
     if code != 0:
-        warn(f"`uv lock` failed (exit code {code}): {reason_of(stderr)}", LOCK)
+        warn(f"`uv lock` failed (exit code {code}): {reason_of(stderr)}", *lock_steps())
         return False
     return True
 
@@ -443,15 +469,15 @@ def next_steps(
 
 def after_copy(tag: str, run_app: str, build: bool, port: str, answers_file: Path) -> None:
     """Lock, build if asked, then the next steps; whatever fails, the project stays."""
-    todo = [LOCK, *([build_line(tag)] if build else [])]
-    built = False
+    later = [build_line(tag)] if build else []
+    locked = built = False
     try:
-        if lock():
-            todo.pop(0)
+        if locked := lock():
             built = build and docker_build(tag)
         elif build:
-            warn("the image was not built: it needs uv.lock.", *todo)
+            warn("the image was not built: it needs uv.lock.", *lock_steps(), *later)
     except Interrupted:
+        todo = later if locked else [*lock_steps(), *later]
         warn("interrupted: the steps after this point were not run.", *todo)
         return
     check_source(answers_file)
@@ -691,6 +717,10 @@ def before_update(
         shutil.rmtree(state / "old", ignore_errors=True)
     if skip_tasks:
         drop_state(state)
+    else:
+        # Asked now: the merge can leave pyproject.toml in conflict, which uv cannot read.
+        root = member_of()
+        (state / MEMBERSHIP_FILE).write_bytes(os.fsencode(root) if root else b"")
     return 0
 
 
@@ -907,6 +937,9 @@ def after_update() -> None:
     state = state_dir()
     old = state / "old" / Path.cwd().name if state else None
     carried, kept = carry_and_keep(old if old and old.is_dir() else None)
+    if state and (membership := state / MEMBERSHIP_FILE).is_file():
+        root = membership.read_bytes()
+        MEMBERSHIP["root"] = Path(os.fsdecode(root)) if root else None
     if state:
         drop_state(state)
     if carried:
@@ -928,7 +961,9 @@ def after_update() -> None:
             "the update left conflicts in:",
             *(f"  {name}" for name in conflicts),
             "  Resolve each `<<<<<<<` block (keep what you want, delete the markers), apply what "
-            "each .rej file holds by hand and delete it; then run `uv lock` and commit.",
+            "each .rej file holds by hand and delete it; then "
+            + (f"{first}, " if (first := leave_workspace()) else "")
+            + "run `uv lock` and commit.",
         )
     if not Path("pyproject.toml").exists():
         warn("pyproject.toml is gone from the project, so uv.lock was not updated.")
@@ -938,7 +973,7 @@ def after_update() -> None:
             "pyproject.toml is in conflict (markers or pyproject.toml.rej): uv.lock was not "
             "updated, so none of your locked packages is dropped.\n  Resolve pyproject.toml "
             "first.",
-            LOCK,
+            *lock_steps(),
         )
         return
     before = locked_packages()
@@ -946,7 +981,7 @@ def after_update() -> None:
         if not lock():
             return
     except Interrupted:
-        warn("interrupted: uv.lock was not updated.", LOCK)
+        warn("interrupted: uv.lock was not updated.", *lock_steps())
         return
     if dropped := sorted(before - locked_packages()):
         say(

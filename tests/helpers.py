@@ -253,3 +253,11 @@ def render(destination: Path, **answers: object) -> Path:
         quiet=True,
     )
     return destination
+
+
+def lock_advice_outside_the_workspace(stderr: str) -> list[str]:
+    """The hook's messages that say to run `uv lock` without saying to leave the workspace
+    first: in a workspace's member, that `uv lock` would lock the workspace instead."""
+    messages = re.split(r"^copier-uv-docker: ", stderr, flags=re.M)
+    exclude = "add this folder to `exclude` under [tool.uv.workspace]"
+    return [text for text in messages if "    uv lock\n" in text and exclude not in text]

@@ -25,6 +25,7 @@ from helpers import (
     copy_args,
     docker_clients,
     hook,
+    lock_advice_outside_the_workspace,
     path_without,
     render,
     run_ok,
@@ -252,10 +253,12 @@ def test_inside_a_uv_workspace_the_parent_is_never_changed_and_the_user_is_told(
     run_ok(["uv", "lock", "--quiet"], cwd=parent)
     before = {p.name: p.read_text() for p in parent.iterdir() if p.is_file()}
     project = parent / "services" / "app"
-    result = copier(*copy_args(project))
-    assert_kept(project, result, "uv lock")
+    # With a build asked for: its "not built" message says what to run too.
+    result = copier(*copy_args(project, docker_build=True))
+    assert_kept(project, result, "uv lock", "docker build -t app .")
     assert f"a member of the uv workspace at {parent}" in result.stderr
-    assert "add this folder to `exclude` under [tool.uv.workspace]" in result.stderr
+    assert "the image was not built" in result.stderr
+    assert not lock_advice_outside_the_workspace(result.stderr)
     assert {p.name: p.read_text() for p in parent.iterdir() if p.is_file()} == before
     assert not (project / "uv.lock").exists()
 

@@ -28,6 +28,7 @@ from helpers import (
     exported,
     hook,
     image,
+    lock_advice_outside_the_workspace,
     run_ok,
     shipped_base,
     uv_python_image,
@@ -194,6 +195,27 @@ def test_conflict_in_pyproject_is_reported_and_nothing_is_lost(project: Path):
     assert (project / "uv.lock").read_text() == lock_before
     assert not CONFLICT.search(lock_before)
     assert "def farewell() -> str:" in (project / "main.py").read_text()
+
+
+def test_in_a_uv_workspace_member_the_update_never_says_to_lock_the_workspace(
+    project: Path, tmp_path: Path
+):
+    # The owner's project is now a member of a workspace around it, and in conflict.
+    workspace = tmp_path / "pyproject.toml"
+    workspace.write_text(
+        '[project]\nname = "monorepo"\nversion = "0"\nrequires-python = ">=3.11"\n'
+        '[tool.uv.workspace]\nmembers = ["owned"]\n'
+    )
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('"B"]', '"B", "N"]'))
+    commit_all(project, "Owner's ruff rules")
+    result = update(project, "--conflict", "inline")
+    assert result.returncode == 0, result.stderr
+    assert "pyproject.toml is in conflict" in result.stderr
+    exclude = f"add this folder to `exclude` under [tool.uv.workspace] in {workspace}"
+    assert f"delete it; then {exclude}, run `uv lock` and commit." in result.stderr
+    assert not lock_advice_outside_the_workspace(result.stderr)
+    assert not (tmp_path / "uv.lock").exists()
 
 
 def test_relock_without_network_is_reported_and_nothing_is_lost(project: Path, tmp_path: Path):
