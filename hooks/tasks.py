@@ -662,6 +662,14 @@ def explain_swaps(
     return lines
 
 
+def refuse(state: Path, answers_file: Path, committed: bytes, current: bytes) -> None:
+    """Leave nothing of a refused update: its renders, and what a migration before this
+    stage changed in the answers file (a renamed question's answer): back as committed."""
+    drop_state(state)
+    if committed and current != committed:
+        answers_file.write_bytes(committed)
+
+
 def before_update(
     answers_file: Path, data: dict[str, object] | None, defaults: bool, skip_tasks: bool
 ) -> int:
@@ -696,18 +704,20 @@ def before_update(
     kind = recorded_kind(recorded)
     if new.get("project_kind", kind) != kind:
         kind_refusal(kind, new["project_kind"], "The update was stopped: nothing was written.")
-        drop_state(state)
+        refuse(state, answers_file, old_answers, current)
         return 1
+    # The answers as this update reads them: a migration may have renamed some already.
     # Without --defaults, copier asks every question, showing the answer it would take.
-    swaps = swapped_answers(parse_answers(os.fsdecode(current)), new, data or {})
+    migrated = parse_answers(os.fsdecode(current))
+    swaps = swapped_answers(migrated, new, data or {})
     if defaults and data is not None and swaps:
-        lines = explain_swaps(swaps, recorded, data, template, state, current, answers_file)
+        lines = explain_swaps(swaps, migrated, data, template, state, current, answers_file)
         say(
             "the update would replace recorded answers you did not ask to change, so it was "
             "stopped before anything was written:",
             *lines,
         )
-        drop_state(state)
+        refuse(state, answers_file, old_answers, current)
         return 1
     if "old" in results and results["old"][0] != 0:
         say(

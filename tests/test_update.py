@@ -229,9 +229,9 @@ def test_relock_without_network_is_reported_and_nothing_is_lost(project: Path, t
     run_ok(["uv", "lock", "--check"], cwd=project)
 
 
-def test_renamed_question_keeps_the_answer_through_a_versioned_migration(
-    tmp_path: Path, template: Path
-):
+def renamed_in_v3(tmp_path: Path, template: Path, rule: str = "") -> Path:
+    """A project made at v2.0.0 with an author, and a v3.0.0 that renames author_name to
+    maintainer_name, with the migration the policy asks for (and a validator's `rule`)."""
     project = tmp_path / "renamed"
     made = copier(
         "copy",
@@ -247,7 +247,6 @@ def test_renamed_question_keeps_the_answer_through_a_versioned_migration(
     assert made.returncode == 0, made.stderr
     git(project.parent, "init", "-q", str(project))
     commit_all(project, "Start")
-    # v3.0.0 renames author_name to maintainer_name, with the migration the policy asks for.
     config = template / "copier.yml"
     text = config.read_text().replace("author_name", "maintainer_name")
     migration = """_migrations:
@@ -257,10 +256,19 @@ def test_renamed_question_keeps_the_answer_through_a_versioned_migration(
               rename-answer, --answers-file, "{{ _copier_conf.answers_file }}",
               author_name, maintainer_name]
 """
-    config.write_text(text.replace("_migrations:\n", migration, 1))
+    text = text.replace("_migrations:\n", migration, 1)
+    validator = "  validator: >-\n"
+    at = text.index(validator, text.index("\nmaintainer_name:")) + len(validator)
+    config.write_text(text[:at] + rule + text[at:])
     commit_all(template, "v3: author_name becomes maintainer_name")
     git(template, "tag", "v3.0.0")
+    return project
 
+
+def test_renamed_question_keeps_the_answer_through_a_versioned_migration(
+    tmp_path: Path, template: Path
+):
+    project = renamed_in_v3(tmp_path, template)
     result = update(project)
     assert result.returncode == 0, result.stderr
     assert_clean_merge(project)
@@ -269,6 +277,23 @@ def test_renamed_question_keeps_the_answer_through_a_versioned_migration(
     assert answers["_commit"] == "v3.0.0"
     authors = tomllib.loads((project / "pyproject.toml").read_text())["project"]["authors"]
     assert authors == [{"name": "Ada Lovelace"}]
+
+
+def test_a_renamed_answer_the_new_version_refuses_stops_the_update_and_changes_nothing(
+    tmp_path: Path, template: Path
+):
+    rule = "    {%- if maintainer_name | length > 10 -%}At most 10 characters.{%- endif -%}\n"
+    project = renamed_in_v3(tmp_path, template, rule)
+    result = update(project)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr, result.stderr
+    assert "  maintainer_name=Ada Lovelace is recorded, but At most 10 characters;" in (
+        result.stderr
+    ), result.stderr
+    # Stopped before anything was written: the migration's rename is undone too.
+    assert git(project, "status", "--porcelain", "--ignored") == ""
+    state = Path(git(project, "rev-parse", "--absolute-git-dir").strip()) / "copier-uv-docker"
+    assert not state.exists()
 
 
 def test_changing_the_ci_answer_swaps_the_ci_files_and_keeps_only_the_owners_edits_aside(
