@@ -973,7 +973,7 @@ def after_update() -> None:
             "  Resolve each `<<<<<<<` block (keep what you want, delete the markers), apply what "
             "each .rej file holds by hand and delete it; then "
             + (f"{first}, " if (first := leave_workspace()) else "")
-            + "run `uv lock` and commit.",
+            + "run `uv lock`; then `git add .` (git holds the conflicts as unmerged) and commit.",
         )
     if not Path("pyproject.toml").exists():
         warn("pyproject.toml is gone from the project, so uv.lock was not updated.")

@@ -192,6 +192,9 @@ def test_conflict_in_pyproject_is_reported_and_nothing_is_lost(project: Path):
     assert "pyproject.toml is in conflict" in result.stderr
     assert "the update left conflicts in:\n  pyproject.toml\n" in result.stderr
     assert "    uv lock\n" in result.stderr
+    # git holds the conflict as unmerged: a bare `git commit` would refuse, hence the advice.
+    assert "UU pyproject.toml" in git(project, "status", "--porcelain")
+    assert "then `git add .` (git holds the conflicts as unmerged) and commit." in result.stderr
     assert (project / "uv.lock").read_text() == lock_before
     assert not CONFLICT.search(lock_before)
     assert "def farewell() -> str:" in (project / "main.py").read_text()
@@ -213,7 +216,7 @@ def test_in_a_uv_workspace_member_the_update_never_says_to_lock_the_workspace(
     assert result.returncode == 0, result.stderr
     assert "pyproject.toml is in conflict" in result.stderr
     exclude = f"add this folder to `exclude` under [tool.uv.workspace] in {workspace}"
-    assert f"delete it; then {exclude}, run `uv lock` and commit." in result.stderr
+    assert f"delete it; then {exclude}, run `uv lock`; then `git add .`" in result.stderr
     assert not lock_advice_outside_the_workspace(result.stderr)
     assert not (tmp_path / "uv.lock").exists()
 
