@@ -236,7 +236,9 @@ def leave_workspace() -> str:
     """What must come before `uv lock` here: nothing, unless this project is a uv workspace's
     member, where `uv lock` would lock the workspace instead."""
     if root := member_of():
-        return f"add this folder to `exclude` under [tool.uv.workspace] in {root}/pyproject.toml"
+        return (
+            f"add this folder to `exclude` under [tool.uv.workspace] in {root / 'pyproject.toml'}"
+        )
     return ""
 
 
@@ -260,8 +262,7 @@ def lock() -> bool:
         warn(
             f"this project is a member of the uv workspace at {root}: `uv lock` here would "
             f"lock it into {root / 'uv.lock'}, so it was not run, and nothing of {root} was "
-            "changed.\n  The image is built from this project's own uv.lock: add this folder "
-            f"to `exclude` under [tool.uv.workspace] in {root / 'pyproject.toml'}.",
+            f"changed.\n  The image is built from this project's own uv.lock: {leave_workspace()}.",
             LOCK,
         )
         return False
