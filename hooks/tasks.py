@@ -634,6 +634,30 @@ def swapped_answers(
     }
 
 
+def questions(template: Path) -> set[str]:
+    """The names a template version asks: copier.yml's top-level keys (this template starts
+    each question at the beginning of a line, and its included files hold no question)."""
+    text = (template / "copier.yml").read_text(encoding="utf-8")
+    return set(re.findall(r"^([A-Za-z_]\w*):", text, flags=re.M))
+
+
+def dropped_answers(recorded: dict[str, str], asked: set[str]) -> dict[str, str]:
+    """Recorded answers to questions the new version no longer has: removed, or renamed
+    without a migration, and then copier forgets the answer."""
+    return {key: v for key, v in recorded.items() if not key.startswith("_") and key not in asked}
+
+
+def defaulted_answers(
+    recorded: dict[str, str], new: dict[str, str], data: dict[str, object]
+) -> dict[str, str]:
+    """The new version's answers to questions nothing recorded nor --data answered: defaults."""
+    return {
+        key: value
+        for key, value in new.items()
+        if not key.startswith("_") and key not in recorded and key not in data
+    }
+
+
 def explain_swaps(
     swaps: dict[str, str],
     recorded: dict[str, str],
@@ -656,11 +680,31 @@ def explain_swaps(
             f"  {key}={recorded[key]} is recorded, but {reason.rstrip('.')}; "
             f"copier would switch it to {key}={new}."
         )
-    accept = " ".join(f"--data {key}={shlex.quote(value)}" for key, value in swaps.items())
+    return lines
+
+
+def explain_drops(dropped: dict[str, str], defaulted: dict[str, str], version: str) -> list[str]:
+    """One line per answer a question renamed without a migration would lose."""
+    names = ", ".join(defaulted)
+    taken = ", ".join(f"{key}={shlex.quote(value)}" for key, value in defaulted.items())
+    whose = (
+        "whose default copier would take"
+        if len(defaulted) == 1
+        else "whose defaults copier would take"
+    )
+    return [
+        f"  {key}={value} is recorded, but {version} asks no such question; it asks {names}, "
+        f"{whose}: {taken}."
+        for key, value in dropped.items()
+    ]
+
+
+def accept_line(taken: dict[str, str], data: dict[str, object]) -> str:
+    """How to go on: take the answers the update would take, or keep the recorded ones."""
+    accept = " ".join(f"--data {key}={shlex.quote(value)}" for key, value in taken.items())
     given = " ".join(f"--data {key}={shlex.quote(str(value))}" for key, value in data.items())
     keep = f"leave out {given}" if given else "stay on your template version for now"
-    lines.append(f"  To accept, re-run with {accept}; to keep your answers, {keep}.")
-    return lines
+    return f"  To accept, re-run with {accept}; to keep your answers, {keep}."
 
 
 def refuse(state: Path, answers_file: Path, committed: bytes, current: bytes) -> None:
@@ -710,16 +754,25 @@ def before_update(
     # The answers as this update reads them: a migration may have renamed some already.
     # Without --defaults, copier asks every question, showing the answer it would take.
     migrated = parse_answers(os.fsdecode(current))
-    swaps = swapped_answers(migrated, new, data or {})
-    if defaults and data is not None and swaps:
-        lines = explain_swaps(swaps, migrated, data, template, state, current, answers_file)
+    given = data or {}
+    version = new.get("_commit", "the new version")
+    swaps = swapped_answers(migrated, new, given)
+    dropped = dropped_answers(migrated, questions(template))
+    # A question gone while another takes its default is what a forgotten rename looks like.
+    defaulted = defaulted_answers(migrated, new, given) if dropped else {}
+    if defaults and data is not None and (swaps or defaulted):
+        lines = explain_swaps(swaps, migrated, given, template, state, current, answers_file)
         say(
             "the update would replace recorded answers you did not ask to change, so it was "
             "stopped before anything was written:",
             *lines,
+            *explain_drops(dropped, defaulted, version) if defaulted else [],
+            accept_line({**swaps, **defaulted}, given),
         )
         refuse(state, answers_file, old_answers, current)
         return 1
+    for key, value in dropped.items():
+        say(f"{version} no longer asks {key}: its recorded answer {value} is dropped.")
     if "old" in results and results["old"][0] != 0:
         say(
             f"the project's template version could not be rendered for comparison "

@@ -232,9 +232,10 @@ def test_relock_without_network_is_reported_and_nothing_is_lost(project: Path, t
     run_ok(["uv", "lock", "--check"], cwd=project)
 
 
-def renamed_in_v3(tmp_path: Path, template: Path, rule: str = "") -> Path:
+def renamed_in_v3(tmp_path: Path, template: Path, rule: str = "", migrate: bool = True) -> Path:
     """A project made at v2.0.0 with an author, and a v3.0.0 that renames author_name to
-    maintainer_name, with the migration the policy asks for (and a validator's `rule`)."""
+    maintainer_name, with the migration the policy asks for unless not to `migrate` (and a
+    validator's `rule`)."""
     project = tmp_path / "renamed"
     made = copier(
         "copy",
@@ -259,7 +260,8 @@ def renamed_in_v3(tmp_path: Path, template: Path, rule: str = "") -> Path:
               rename-answer, --answers-file, "{{ _copier_conf.answers_file }}",
               author_name, maintainer_name]
 """
-    text = text.replace("_migrations:\n", migration, 1)
+    if migrate:
+        text = text.replace("_migrations:\n", migration, 1)
     validator = "  validator: >-\n"
     at = text.index(validator, text.index("\nmaintainer_name:")) + len(validator)
     config.write_text(text[:at] + rule + text[at:])
@@ -280,6 +282,46 @@ def test_renamed_question_keeps_the_answer_through_a_versioned_migration(
     assert answers["_commit"] == "v3.0.0"
     authors = tomllib.loads((project / "pyproject.toml").read_text())["project"]["authors"]
     assert authors == [{"name": "Ada Lovelace"}]
+
+
+def test_a_question_renamed_without_a_migration_never_resets_its_answer_unasked(
+    tmp_path: Path, template: Path
+):
+    project = renamed_in_v3(tmp_path, template, migrate=False)
+    result = update(project)
+    assert result.returncode != 0
+    assert (
+        "  author_name=Ada Lovelace is recorded, but v3.0.0 asks no such question; "
+        "it asks maintainer_name, whose default copier would take: maintainer_name=''."
+    ) in result.stderr, result.stderr
+    assert "re-run with --data maintainer_name=''" in result.stderr
+    assert git(project, "status", "--porcelain", "--ignored") == ""
+    # The owner says what the new question's answer is, as the message says: it goes through.
+    result = update(project, "--skip-tasks", "--data", "maintainer_name=Ada Lovelace")
+    assert result.returncode == 0, result.stderr
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["maintainer_name"] == "Ada Lovelace" and "author_name" not in answers
+
+
+def test_a_question_a_new_version_drops_is_named_with_the_answer_it_loses(
+    tmp_path: Path, template: Path
+):
+    project = generate(template, tmp_path / "mail", "author_email=ada@example.org", tasks=False)
+    git(project.parent, "init", "-q", str(project))
+    commit_all(project, "Start")
+    config = template / "copier.yml"
+    text = config.read_text()
+    text = text[: text.index("\nauthor_email:")] + text[text.index("\nlicense:") :]
+    config.write_text(text.replace("'email': author_email", "'email': ''"))
+    commit_all(template, "v3: no e-mail")
+    git(template, "tag", "v3.0.0")
+    result = update(project, "--skip-tasks")
+    assert result.returncode == 0, result.stderr
+    assert (
+        "v3.0.0 no longer asks author_email: its recorded answer ada@example.org is dropped."
+    ) in result.stderr, result.stderr
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert "author_email" not in answers and answers["_commit"] == "v3.0.0"
 
 
 def test_a_renamed_answer_the_new_version_refuses_stops_the_update_and_changes_nothing(
