@@ -692,11 +692,15 @@ def explain_drops(dropped: dict[str, str], defaulted: dict[str, str], version: s
         if len(defaulted) == 1
         else "whose defaults copier would take"
     )
-    return [
+    lines = [
         f"  {key}={value} is recorded, but {version} asks no such question; it asks {names}, "
         f"{whose}: {taken}."
         for key, value in dropped.items()
     ]
+    if len(dropped) == len(defaulted) == 1:
+        [(old, value)], [new] = dropped.items(), defaulted
+        lines.append(f"  If {new} replaces {old}, re-run with --data {new}={shlex.quote(value)}.")
+    return lines
 
 
 def accept_line(taken: dict[str, str], data: dict[str, object]) -> str:

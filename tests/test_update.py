@@ -295,6 +295,10 @@ def test_a_question_renamed_without_a_migration_never_resets_its_answer_unasked(
         "it asks maintainer_name, whose default copier would take: maintainer_name=''."
     ) in result.stderr, result.stderr
     assert "re-run with --data maintainer_name=''" in result.stderr
+    assert (
+        "  If maintainer_name replaces author_name, re-run with --data "
+        "maintainer_name='Ada Lovelace'."
+    ) in result.stderr
     assert git(project, "status", "--porcelain", "--ignored") == ""
     # The owner says what the new question's answer is, as the message says: it goes through.
     result = update(project, "--skip-tasks", "--data", "maintainer_name=Ada Lovelace")
