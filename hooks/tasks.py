@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import difflib
 import functools
 import hashlib
 import importlib.util
@@ -468,8 +469,14 @@ def next_steps(
     )
 
 
-def after_copy(tag: str, run_app: str, build: bool, port: str, answers_file: Path) -> None:
+def after_copy(
+    tag: str, run_app: str, build: bool, port: str, answers_file: Path, data: dict[str, object]
+) -> None:
     """Lock, build if asked, then the next steps; whatever fails, the project stays."""
+    template = Path(__file__).resolve().parents[1]
+    answered = [key for key in read_answers(answers_file) if not key.startswith("_")]
+    for line in unknown_data(data, template, answered, {}, "this template", "it was not used"):
+        say(line)
     later = [build_line(tag)] if build else []
     locked = built = False
     try:
@@ -635,10 +642,46 @@ def swapped_answers(
 
 
 def questions(template: Path) -> set[str]:
-    """The names a template version asks: copier.yml's top-level keys (this template starts
-    each question at the beginning of a line, and its included files hold no question)."""
-    text = (template / "copier.yml").read_text(encoding="utf-8")
-    return set(re.findall(r"^([A-Za-z_]\w*):", text, flags=re.M))
+    """The names a template version answers: the top-level keys of copier.yml and of the
+    files it includes (this template starts each at the beginning of a line)."""
+    config = (template / "copier.yml").read_text(encoding="utf-8")
+    included = re.findall(r"^!include\s+(\S+)", config, flags=re.M)
+    texts = [config, *((template / name).read_text(encoding="utf-8") for name in included)]
+    return {name for text in texts for name in re.findall(r"^([A-Za-z_]\w*):", text, re.M)}
+
+
+def unknown_data(
+    data: dict[str, object],
+    template: Path,
+    answered: Sequence[str],
+    renamed: dict[str, str],
+    where: str,
+    fate: str,
+) -> list[str]:
+    """A line for each --data name no question of the template has (copier ignores those),
+    with the question it may mean: the one a migration renamed it to, or the closest name."""
+    names = questions(template)
+    lines = []
+    for key in data:
+        if key not in names:
+            close = difflib.get_close_matches(key, answered, n=1, cutoff=0) if answered else []
+            meant = renamed.get(key) or next(iter(close), None)
+            lines.append(
+                f"--data {shlex.quote(key)} answers no question of {where}, so {fate}"
+                + (f": did you mean {meant}?" if meant else ".")
+            )
+    return lines
+
+
+def renamed_to(recorded: dict[str, str], migrated: dict[str, str]) -> dict[str, str]:
+    """Each answer a migration renamed: its new name, the one with the recorded value."""
+    return {
+        old: new
+        for old, value in recorded.items()
+        if old not in migrated
+        for new, moved in migrated.items()
+        if new not in recorded and moved == value
+    }
 
 
 def dropped_answers(recorded: dict[str, str], asked: set[str]) -> dict[str, str]:
@@ -760,6 +803,13 @@ def before_update(
     migrated = parse_answers(os.fsdecode(current))
     given = data or {}
     version = new.get("_commit", "the new version")
+    answered = [key for key in new if not key.startswith("_")]
+    renamed = renamed_to(recorded, migrated)
+    where, fate = "the template version you update to", "copier would ignore it"
+    if unknown := unknown_data(given, template, answered, renamed, where, fate):
+        say(*(f"{line} The update was stopped before anything was written." for line in unknown))
+        refuse(state, answers_file, old_answers, current)
+        return 1
     swaps = swapped_answers(migrated, new, given)
     dropped = dropped_answers(migrated, questions(template))
     # A question gone while another takes its default is what a forgotten rename looks like.
@@ -1095,6 +1145,7 @@ def main(argv: list[str] | None = None) -> int:
     copy.add_argument("--run", default="python main.py", help="what runs the app")
     copy.add_argument("--docker-build", action=argparse.BooleanOptionalAction, required=True)
     copy.add_argument("--publish", default="", metavar="PORT", help="a service's port")
+    copy.add_argument("--data", type=json_object, default={}, help="the --data answers, as JSON")
     before = step("before-update", "render aside; refuse a kind switch or a swapped answer")
     before.add_argument("--data", type=json_object, help="the --data answers, as JSON")
     before.add_argument("--defaults", action=argparse.BooleanOptionalAction, default=True)
@@ -1109,7 +1160,9 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, interrupted)
 
     if args.step == "after-copy":
-        after_copy(args.image_tag, args.run, args.docker_build, args.publish, args.answers_file)
+        after_copy(
+            args.image_tag, args.run, args.docker_build, args.publish, args.answers_file, args.data
+        )
     elif args.step == "before-update":
         return before_update(args.answers_file, args.data, args.defaults, args.skip_tasks)
     elif args.step == "check-kind":

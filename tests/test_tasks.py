@@ -326,6 +326,18 @@ def test_a_failed_lock_skips_the_build_and_lists_both_commands(tmp_path: Path):
     assert "the image was not built: it needs uv.lock" in result.stderr
 
 
+def test_a_copy_says_which_data_answers_no_question_and_the_name_it_may_mean(tmp_path: Path):
+    project = tmp_path / "app"
+    result = copier(*copy_args(project, autor_name="Ada", **{"python version": "3.13"}))
+    assert result.returncode == 0, result.stderr
+    assert (
+        "--data autor_name answers no question of this template, so it was not used: "
+        "did you mean author_name?"
+    ) in result.stderr, result.stderr
+    assert "--data 'python version' answers no question of this template" in result.stderr
+    assert "--data project_name" not in copier(*copy_args(tmp_path / "b", project_name="b")).stderr
+
+
 def test_copy_tasks_are_argument_lists_never_shell_strings():
     for task in [*COPIER_YML["_tasks"], *COPIER_YML["_migrations"]]:
         assert isinstance(task["command"], list), task

@@ -307,6 +307,20 @@ def test_a_question_renamed_without_a_migration_never_resets_its_answer_unasked(
     assert answers["maintainer_name"] == "Ada Lovelace" and "author_name" not in answers
 
 
+def test_data_for_a_renamed_question_stops_the_update_and_names_the_new_one(
+    tmp_path: Path, template: Path
+):
+    project = renamed_in_v3(tmp_path, template)
+    result = update(project, "--data", "author_name=Grace Hopper")
+    assert result.returncode != 0
+    assert (
+        "--data author_name answers no question of the template version you update to, so "
+        "copier would ignore it: did you mean maintainer_name? The update was stopped before "
+        "anything was written."
+    ) in result.stderr, result.stderr
+    assert git(project, "status", "--porcelain", "--ignored") == ""
+
+
 def test_a_question_a_new_version_drops_is_named_with_the_answer_it_loses(
     tmp_path: Path, template: Path
 ):
