@@ -473,9 +473,9 @@ def after_copy(
     tag: str, run_app: str, build: bool, port: str, answers_file: Path, data: dict[str, object]
 ) -> None:
     """Lock, build if asked, then the next steps; whatever fails, the project stays."""
-    template = Path(__file__).resolve().parents[1]
+    names = questions(Path(__file__).resolve().parents[1])
     answered = [key for key in read_answers(answers_file) if not key.startswith("_")]
-    for line in unknown_data(data, template, answered, {}, "this template", "it was not used"):
+    for line in unknown_data(data, names, answered, {}, "this template", "it was not used"):
         say(line)
     later = [build_line(tag)] if build else []
     locked = built = False
@@ -492,6 +492,12 @@ def after_copy(
     # Answers already committed here: this copy is a recopy.
     if (before := committed(answers_file)) is not None:
         check_recopied_kind(before, answers_file)
+        for key, value in dropped_answers(parse_answers(os.fsdecode(before)), names).items():
+            say(
+                f"this template version asks no question {key}: the recopy dropped its "
+                f"recorded answer {value} (`git diff {shlex.quote(answers_file.as_posix())}` "
+                "shows what it took instead)."
+            )
     check_ci_location()
     next_steps(tag, run_app, built, port, answers_file, recopy=before is not None)
 
@@ -652,7 +658,7 @@ def questions(template: Path) -> set[str]:
 
 def unknown_data(
     data: dict[str, object],
-    template: Path,
+    names: set[str],
     answered: Sequence[str],
     renamed: dict[str, str],
     where: str,
@@ -660,7 +666,6 @@ def unknown_data(
 ) -> list[str]:
     """A line for each --data name no question of the template has (copier ignores those),
     with the question it may mean: the one a migration renamed it to, or the closest name."""
-    names = questions(template)
     lines = []
     for key in data:
         if key not in names:
@@ -803,15 +808,16 @@ def before_update(
     migrated = parse_answers(os.fsdecode(current))
     given = data or {}
     version = new.get("_commit", "the new version")
+    names = questions(template)
     answered = [key for key in new if not key.startswith("_")]
     renamed = renamed_to(recorded, migrated)
     where, fate = "the template version you update to", "copier would ignore it"
-    if unknown := unknown_data(given, template, answered, renamed, where, fate):
+    if unknown := unknown_data(given, names, answered, renamed, where, fate):
         say(*(f"{line} The update was stopped before anything was written." for line in unknown))
         refuse(state, answers_file, old_answers, current)
         return 1
     swaps = swapped_answers(migrated, new, given)
-    dropped = dropped_answers(migrated, questions(template))
+    dropped = dropped_answers(migrated, names)
     # A question gone while another takes its default is what a forgotten rename looks like.
     defaulted = defaulted_answers(migrated, new, given) if dropped else {}
     if defaults and data is not None and (swaps or defaulted):

@@ -342,6 +342,22 @@ def test_a_question_a_new_version_drops_is_named_with_the_answer_it_loses(
     assert "author_email" not in answers and answers["_commit"] == "v3.0.0"
 
 
+def test_a_recopy_to_a_version_before_a_rename_names_the_answer_it_drops(
+    tmp_path: Path, template: Path
+):
+    project = renamed_in_v3(tmp_path, template)
+    assert update(project, "--skip-tasks").returncode == 0
+    commit_all(project, "v3")
+    result = copier(
+        "recopy", "--trust", "--defaults", "--overwrite", "--vcs-ref", "v2.0.0", str(project)
+    )
+    assert result.returncode == 0, result.stderr
+    assert (
+        "this template version asks no question maintainer_name: the recopy dropped its "
+        "recorded answer Ada Lovelace (`git diff .copier-answers.yml` shows what it took instead)."
+    ) in result.stderr, result.stderr
+
+
 def test_a_renamed_answer_the_new_version_refuses_stops_the_update_and_changes_nothing(
     tmp_path: Path, template: Path
 ):
