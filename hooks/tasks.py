@@ -473,10 +473,6 @@ def after_copy(
     tag: str, run_app: str, build: bool, port: str, answers_file: Path, data: dict[str, object]
 ) -> None:
     """Lock, build if asked, then the next steps; whatever fails, the project stays."""
-    names = questions(Path(__file__).resolve().parents[1])
-    answered = [key for key in read_answers(answers_file) if not key.startswith("_")]
-    for line in unknown_data(data, names, answered, {}, "this template", "it was not used"):
-        say(line)
     later = [build_line(tag)] if build else []
     locked = built = False
     try:
@@ -490,13 +486,17 @@ def after_copy(
         return
     check_source(answers_file)
     # Answers already committed here: this copy is a recopy.
+    names = questions(Path(__file__).resolve().parents[1])
+    answered = [key for key in read_answers(answers_file) if not key.startswith("_")]
+    for line in unknown_data(data, names, answered, {}):
+        say(line)
     if (before := committed(answers_file)) is not None:
         check_recopied_kind(before, answers_file)
         for key, value in dropped_answers(parse_answers(os.fsdecode(before)), names).items():
             say(
                 f"this template version asks no question {key}: the recopy dropped its "
-                f"recorded answer {value} (`git diff {shlex.quote(answers_file.as_posix())}` "
-                "shows what it took instead)."
+                f"recorded answer {shlex.quote(value)} (`git diff "
+                f"{shlex.quote(answers_file.as_posix())}` shows what it took instead)."
             )
     check_ci_location()
     next_steps(tag, run_app, built, port, answers_file, recopy=before is not None)
@@ -647,32 +647,41 @@ def swapped_answers(
     }
 
 
+# A top-level key: at the start of a line, maybe quoted, before a colon and a blank.
+TOP_LEVEL_KEY = re.compile(
+    r"""^(["']?)([^\s#"'?:\-!&*%@`|>\[\]{},][^:"'\n]*?)\1[ \t]*:(?:\s|$)""", re.M
+)
+
+
 def questions(template: Path) -> set[str]:
     """The names a template version answers: the top-level keys of copier.yml and of the
-    files it includes (this template starts each at the beginning of a line)."""
+    files it includes (tests/test_tasks.py checks them against copier's own loader)."""
     config = (template / "copier.yml").read_text(encoding="utf-8")
     included = re.findall(r"^!include\s+(\S+)", config, flags=re.M)
-    texts = [config, *((template / name).read_text(encoding="utf-8") for name in included)]
-    return {name for text in texts for name in re.findall(r"^([A-Za-z_]\w*):", text, re.M)}
+    texts = [
+        config,
+        *(
+            path.read_text(encoding="utf-8")
+            for pattern in included
+            for path in sorted(template.glob(pattern))
+        ),
+    ]
+    return {match[2] for text in texts for match in TOP_LEVEL_KEY.finditer(text)}
 
 
 def unknown_data(
-    data: dict[str, object],
-    names: set[str],
-    answered: Sequence[str],
-    renamed: dict[str, str],
-    where: str,
-    fate: str,
+    data: dict[str, object], names: set[str], answered: Sequence[str], renamed: dict[str, str]
 ) -> list[str]:
-    """A line for each --data name no question of the template has (copier ignores those),
-    with the question it may mean: the one a migration renamed it to, or the closest name."""
+    """A line for each --data name no question of the template has (copier ignores those,
+    and copier's own `_` names), with the question it may mean: the one a migration renamed
+    it to, or a close name."""
     lines = []
     for key in data:
-        if key not in names:
-            close = difflib.get_close_matches(key, answered, n=1, cutoff=0) if answered else []
-            meant = renamed.get(key) or next(iter(close), None)
+        if key not in names and not key.startswith("_"):
+            meant = renamed.get(key) or next(iter(difflib.get_close_matches(key, answered)), None)
             lines.append(
-                f"--data {shlex.quote(key)} answers no question of {where}, so {fate}"
+                f"`{key}` (given with --data or --data-file) answers no question of this "
+                "template version, so copier ignores it"
                 + (f": did you mean {meant}?" if meant else ".")
             )
     return lines
@@ -693,17 +702,6 @@ def dropped_answers(recorded: dict[str, str], asked: set[str]) -> dict[str, str]
     """Recorded answers to questions the new version no longer has: removed, or renamed
     without a migration, and then copier forgets the answer."""
     return {key: v for key, v in recorded.items() if not key.startswith("_") and key not in asked}
-
-
-def defaulted_answers(
-    recorded: dict[str, str], new: dict[str, str], data: dict[str, object]
-) -> dict[str, str]:
-    """The new version's answers to questions nothing recorded nor --data answered: defaults."""
-    return {
-        key: value
-        for key, value in new.items()
-        if not key.startswith("_") and key not in recorded and key not in data
-    }
 
 
 def explain_swaps(
@@ -731,23 +729,20 @@ def explain_swaps(
     return lines
 
 
-def explain_drops(dropped: dict[str, str], defaulted: dict[str, str], version: str) -> list[str]:
-    """One line per answer a question renamed without a migration would lose."""
-    names = ", ".join(defaulted)
-    taken = ", ".join(f"{key}={shlex.quote(value)}" for key, value in defaulted.items())
-    whose = (
-        "whose default copier would take"
-        if len(defaulted) == 1
-        else "whose defaults copier would take"
-    )
-    lines = [
-        f"  {key}={value} is recorded, but {version} asks no such question; it asks {names}, "
-        f"{whose}: {taken}."
-        for key, value in dropped.items()
-    ]
-    if len(dropped) == len(defaulted) == 1:
-        [(old, value)], [new] = dropped.items(), defaulted
-        lines.append(f"  If {new} replaces {old}, re-run with --data {new}={shlex.quote(value)}.")
+def explain_drops(dropped: dict[str, str], fresh: list[str], version: str) -> list[str]:
+    """What the update forgets and, where a question new to this project may be a dropped one
+    renamed, how to carry its answer over. Said, not refused: the answers alone cannot tell a
+    rename from a question dropped in one version and another added in a version skipped."""
+    lines = []
+    for key, value in dropped.items():
+        lines.append(f"{version} no longer asks {key}: its recorded answer {shlex.quote(value)} "
+                     "is dropped.")  # fmt: skip
+        if value and fresh:
+            name = fresh[0] if len(fresh) == 1 else "NAME"
+            lines.append(
+                f"  If {' or '.join(fresh)} replaces it, carry the answer over once this update "
+                f"is committed: copier update --trust --defaults --data {name}={shlex.quote(value)}"
+            )
     return lines
 
 
@@ -768,7 +763,11 @@ def refuse(state: Path, answers_file: Path, committed: bytes, current: bytes) ->
 
 
 def before_update(
-    answers_file: Path, data: dict[str, object] | None, defaults: bool, skip_tasks: bool
+    answers_file: Path,
+    destination: Path,
+    data: dict[str, object] | None,
+    defaults: bool,
+    skip_tasks: bool,
 ) -> int:
     """Render the project's template version and the new one aside, refuse what the update
     must not do (exit 1, nothing written), and keep the old render for after_update."""
@@ -781,6 +780,15 @@ def before_update(
     old_answers = committed(answers_file) or b""
     recorded = parse_answers(os.fsdecode(old_answers))
     current = answers_file.read_bytes() if answers_file.is_file() else old_answers
+    if ".." in destination.parts:
+        # Copier 9.19 keeps the `..` in the path it merges into, and fails half-way through.
+        say(
+            "copier cannot update a project named through `..`: it would stop half-way through "
+            "its merge. Name the folder without it: copier update --trust "
+            + shlex.quote(str(Path.cwd()))
+        )
+        refuse(state, answers_file, old_answers, current)
+        return 1
     name = Path.cwd().name  # the folder's name, from which copier derives defaults
     renders = {
         "new": copier_copy(str(template), "HEAD", state / "new" / name, current,
@@ -809,30 +817,24 @@ def before_update(
     given = data or {}
     version = new.get("_commit", "the new version")
     names = questions(template)
-    answered = [key for key in new if not key.startswith("_")]
     renamed = renamed_to(recorded, migrated)
-    where, fate = "the template version you update to", "copier would ignore it"
-    if unknown := unknown_data(given, names, answered, renamed, where, fate):
-        say(*(f"{line} The update was stopped before anything was written." for line in unknown))
-        refuse(state, answers_file, old_answers, current)
-        return 1
+    answered = [key for key in new if not key.startswith("_")]
     swaps = swapped_answers(migrated, new, given)
-    dropped = dropped_answers(migrated, names)
-    # A question gone while another takes its default is what a forgotten rename looks like.
-    defaulted = defaulted_answers(migrated, new, given) if dropped else {}
-    if defaults and data is not None and (swaps or defaulted):
+    if defaults and data is not None and swaps:
         lines = explain_swaps(swaps, migrated, given, template, state, current, answers_file)
         say(
             "the update would replace recorded answers you did not ask to change, so it was "
             "stopped before anything was written:",
             *lines,
-            *explain_drops(dropped, defaulted, version) if defaulted else [],
-            accept_line({**swaps, **defaulted}, given),
+            accept_line(swaps, given),
         )
         refuse(state, answers_file, old_answers, current)
         return 1
-    for key, value in dropped.items():
-        say(f"{version} no longer asks {key}: its recorded answer {value} is dropped.")
+    for line in unknown_data(given, names, answered, renamed):
+        say(line)
+    if dropped := dropped_answers(migrated, names):
+        fresh = [key for key in answered if key not in migrated and key not in given]
+        say(*explain_drops(dropped, fresh, version))
     if "old" in results and results["old"][0] != 0:
         say(
             f"the project's template version could not be rendered for comparison "
@@ -1153,6 +1155,7 @@ def main(argv: list[str] | None = None) -> int:
     copy.add_argument("--publish", default="", metavar="PORT", help="a service's port")
     copy.add_argument("--data", type=json_object, default={}, help="the --data answers, as JSON")
     before = step("before-update", "render aside; refuse a kind switch or a swapped answer")
+    before.add_argument("--destination", type=Path, default=Path(), help="as copier was given it")
     before.add_argument("--data", type=json_object, help="the --data answers, as JSON")
     before.add_argument("--defaults", action=argparse.BooleanOptionalAction, default=True)
     before.add_argument("--skip-tasks", action=argparse.BooleanOptionalAction, default=False)
@@ -1170,7 +1173,9 @@ def main(argv: list[str] | None = None) -> int:
             args.image_tag, args.run, args.docker_build, args.publish, args.answers_file, args.data
         )
     elif args.step == "before-update":
-        return before_update(args.answers_file, args.data, args.defaults, args.skip_tasks)
+        return before_update(
+            args.answers_file, args.destination, args.data, args.defaults, args.skip_tasks
+        )
     elif args.step == "check-kind":
         return check_kind(args.answers_file, args.kind)
     elif args.step == "after-update":

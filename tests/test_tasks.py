@@ -331,11 +331,13 @@ def test_a_copy_says_which_data_answers_no_question_and_the_name_it_may_mean(tmp
     result = copier(*copy_args(project, autor_name="Ada", **{"python version": "3.13"}))
     assert result.returncode == 0, result.stderr
     assert (
-        "--data autor_name answers no question of this template, so it was not used: "
-        "did you mean author_name?"
+        "`autor_name` (given with --data or --data-file) answers no question of this template "
+        "version, so copier ignores it: did you mean author_name?"
     ) in result.stderr, result.stderr
-    assert "--data 'python version' answers no question of this template" in result.stderr
-    assert "--data project_name" not in copier(*copy_args(tmp_path / "b", project_name="b")).stderr
+    assert "`python version` (given with --data or --data-file) answers no" in result.stderr
+    # Copier's own names (a data file made from an answers file) and a question's are answers.
+    data = {"_commit": "v1.0.0", "_src_path": "gh:o/t", "project_name": "b"}
+    assert hook().unknown_data(data, hook().questions(ROOT), ["project_name"], {}) == []
 
 
 def test_copy_tasks_are_argument_lists_never_shell_strings():
@@ -360,6 +362,14 @@ def test_the_hook_is_typed_strictly_and_imports_only_the_standard_library():
     }
     assert imported <= sys.stdlib_module_names, imported - sys.stdlib_module_names
     run_ok([sys.executable, "-m", "mypy", "--strict", str(HOOK)], cwd=ROOT)
+
+
+def test_the_names_the_hook_reads_from_copier_yml_are_the_keys_copier_loads():
+    # The hook cannot parse YAML (stdlib only): it reads top-level keys by their lines. Copier's
+    # own loader, with its includes, is the reference; a key written otherwise fails here.
+    from copier._template import load_template_config
+
+    assert hook().questions(ROOT) == set(load_template_config(ROOT / "copier.yml"))
 
 
 def test_the_hook_refuses_a_misuse_with_a_usage_error(tmp_path: Path):

@@ -284,55 +284,51 @@ def test_renamed_question_keeps_the_answer_through_a_versioned_migration(
     assert authors == [{"name": "Ada Lovelace"}]
 
 
-def test_a_question_renamed_without_a_migration_never_resets_its_answer_unasked(
+def test_a_question_renamed_without_a_migration_names_the_dropped_answer_and_its_carry_over(
     tmp_path: Path, template: Path
 ):
     project = renamed_in_v3(tmp_path, template, migrate=False)
     result = update(project)
-    assert result.returncode != 0
+    assert result.returncode == 0, result.stderr
     assert (
-        "  author_name=Ada Lovelace is recorded, but v3.0.0 asks no such question; "
-        "it asks maintainer_name, whose default copier would take: maintainer_name=''."
+        "v3.0.0 no longer asks author_name: its recorded answer 'Ada Lovelace' is dropped.\n"
+        "  If maintainer_name replaces it, carry the answer over once this update is committed: "
+        "copier update --trust --defaults --data maintainer_name='Ada Lovelace'\n"
     ) in result.stderr, result.stderr
-    assert "re-run with --data maintainer_name=''" in result.stderr
-    assert (
-        "  If maintainer_name replaces author_name, re-run with --data "
-        "maintainer_name='Ada Lovelace'."
-    ) in result.stderr
-    assert git(project, "status", "--porcelain", "--ignored") == ""
-    # The owner says what the new question's answer is, as the message says: it goes through.
-    result = update(project, "--skip-tasks", "--data", "maintainer_name=Ada Lovelace")
+    commit_all(project, "v3")
+    result = update(project, "--data", "maintainer_name=Ada Lovelace")
     assert result.returncode == 0, result.stderr
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert answers["maintainer_name"] == "Ada Lovelace" and "author_name" not in answers
 
 
-def test_data_for_a_renamed_question_stops_the_update_and_names_the_new_one(
+def test_data_for_a_renamed_question_is_said_to_be_ignored_naming_the_new_one(
     tmp_path: Path, template: Path
 ):
     project = renamed_in_v3(tmp_path, template)
-    result = update(project, "--data", "author_name=Grace Hopper")
-    assert result.returncode != 0
+    result = update(project, "--skip-tasks", "--data", "author_name=Grace Hopper")
+    assert result.returncode == 0, result.stderr
     assert (
-        "--data author_name answers no question of the template version you update to, so "
-        "copier would ignore it: did you mean maintainer_name? The update was stopped before "
-        "anything was written."
+        "`author_name` (given with --data or --data-file) answers no question of this template "
+        "version, so copier ignores it: did you mean maintainer_name?"
     ) in result.stderr, result.stderr
-    assert git(project, "status", "--porcelain", "--ignored") == ""
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["maintainer_name"] == "Ada Lovelace"
 
 
-def test_a_question_a_new_version_drops_is_named_with_the_answer_it_loses(
-    tmp_path: Path, template: Path
+def test_a_question_dropped_versions_after_the_projects_is_named_and_never_refused(
+    tmp_path: Path,
 ):
-    project = generate(template, tmp_path / "mail", "author_email=ada@example.org", tasks=False)
-    git(project.parent, "init", "-q", str(project))
-    commit_all(project, "Start")
-    config = template / "copier.yml"
+    # Questions added by the versions in between are no rename of the dropped one: a project
+    # several versions behind, as the weekly job updates it, goes through.
+    repo = template_from(tmp_path, LANDED)
+    project = project_from_v1(repo, tmp_path / "mail", "--data", "author_email=ada@example.org")
+    config = repo / "copier.yml"
     text = config.read_text()
     text = text[: text.index("\nauthor_email:")] + text[text.index("\nlicense:") :]
     config.write_text(text.replace("'email': author_email", "'email': ''"))
-    commit_all(template, "v3: no e-mail")
-    git(template, "tag", "v3.0.0")
+    commit_all(repo, "v3: no e-mail")
+    git(repo, "tag", "v3.0.0")
     result = update(project, "--skip-tasks")
     assert result.returncode == 0, result.stderr
     assert (
@@ -354,7 +350,8 @@ def test_a_recopy_to_a_version_before_a_rename_names_the_answer_it_drops(
     assert result.returncode == 0, result.stderr
     assert (
         "this template version asks no question maintainer_name: the recopy dropped its "
-        "recorded answer Ada Lovelace (`git diff .copier-answers.yml` shows what it took instead)."
+        "recorded answer 'Ada Lovelace' (`git diff .copier-answers.yml` shows what it took "
+        "instead)."
     ) in result.stderr, result.stderr
 
 
@@ -904,6 +901,23 @@ def test_an_update_refused_for_a_bad_answer_leaves_nothing_in_the_git_dir(
 
 
 # -- Nothing hangs --------------------------------------------------------------------------
+
+
+def test_an_update_through_a_path_with_dot_dot_is_refused_before_anything_is_written(
+    project: Path,
+):
+    # Copier 9.19 keeps the `..` in the project's path and fails half-way through its merge
+    # (ValueError: 'uv.lock' is not in the subpath of 'tests/..'), the files already changed.
+    result = update(project / "tests" / "..")
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr, result.stderr
+    assert (
+        f"copier cannot update a project named through `..`: it would stop half-way through "
+        f"its merge. Name the folder without it: copier update --trust {project}"
+    ) in result.stderr, result.stderr
+    assert git(project, "status", "--porcelain") == ""
+    state = Path(git(project, "rev-parse", "--absolute-git-dir").strip()) / "copier-uv-docker"
+    assert not state.exists()
 
 
 def test_a_named_pipe_a_socket_and_a_symlink_out_of_the_project_cannot_hang_the_update(
