@@ -233,12 +233,27 @@ def member_of() -> Path | None:
     return MEMBERSHIP["root"]
 
 
+def workspace_above() -> Path | None:
+    """The nearest folder above this one whose pyproject.toml declares a uv workspace: read
+    as text, for when uv is not here to say whether this project is one of its members."""
+    for folder in Path.cwd().resolve().parents:
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            text = (folder / "pyproject.toml").read_text(encoding="utf-8")
+            if re.search(r"^\[tool\.uv\.workspace\]", text, flags=re.M):
+                return folder
+    return None
+
+
 def leave_workspace() -> str:
     """What must come before `uv lock` here: nothing, unless this project is a uv workspace's
     member, where `uv lock` would lock the workspace instead."""
+    exclude = "add this folder to `exclude` under [tool.uv.workspace]"
     if root := member_of():
+        return f"{exclude} in {root / 'pyproject.toml'}"
+    if uv_command() is None and (above := workspace_above()):
         return (
-            f"add this folder to `exclude` under [tool.uv.workspace] in {root / 'pyproject.toml'}"
+            f"if uv counts this folder as a member of the uv workspace in "
+            f"{above / 'pyproject.toml'} (uv was not here to ask), {exclude} there"
         )
     return ""
 
@@ -256,7 +271,7 @@ def lock() -> bool:
         warn(
             "uv was not found (neither on PATH nor as `python -m uv`), so uv.lock was not "
             "written.\n  Install uv: https://docs.astral.sh/uv/getting-started/installation/",
-            LOCK,
+            *lock_steps(),
         )
         return False
     if root := member_of():
@@ -451,18 +466,21 @@ def next_steps(
     build = [] if built else [(build_line(tag), "")]
     publish = f"-p {port}:{port} " if port else ""
     blocks = [
-        [(f"cd {shlex.quote(str(project))}", ""), *review, (commit, "")],
-        [
+        aligned([(f"cd {shlex.quote(str(project))}", ""), *review, (commit, "")]),
+        aligned([
             (f"uv run {run_app}", "run it"),
             ("uv run pytest", "test it"),
             *build,
             (f"docker run --rm {publish}{tag}", ""),
             ("docker compose watch", "follow your edits"),
-        ],
-    ]
+        ]),
+    ]  # fmt: skip
+    # In a workspace's member, `uv run` would lock and sync the workspace, outside the project.
+    if first := leave_workspace():
+        blocks[1].insert(0, f"# {first}, then:")
     print(
         f"\nYour project {tag} is ready in {project}.\n\nNext steps:\n"
-        + "\n".join("".join(f"  {line}\n" for line in aligned(block)) for block in blocks)
+        + "\n".join("".join(f"  {line}\n" for line in block) for block in blocks)
         + f"\nKeep it current with the template: commit, then `{update_command(answers_file)}`.",
         file=sys.stderr,
         flush=True,

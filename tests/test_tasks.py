@@ -259,8 +259,34 @@ def test_inside_a_uv_workspace_the_parent_is_never_changed_and_the_user_is_told(
     assert f"a member of the uv workspace at {parent}" in result.stderr
     assert "the image was not built" in result.stderr
     assert not lock_advice_outside_the_workspace(result.stderr)
+    run_block = next_steps_of(result.stderr)[1]
+    assert run_block[0] == (
+        f"# add this folder to `exclude` under [tool.uv.workspace] in {parent / 'pyproject.toml'}"
+        ", then:"
+    ), run_block
     assert {p.name: p.read_text() for p in parent.iterdir() if p.is_file()} == before
     assert not (project / "uv.lock").exists()
+
+
+def test_without_uv_inside_a_uv_workspace_the_lock_advice_still_leaves_it_first(
+    tmp_path: Path,
+):
+    parent = tmp_path / "monorepo"
+    (parent / "services").mkdir(parents=True)
+    (parent / "pyproject.toml").write_text(
+        '[project]\nname = "monorepo"\nversion = "0"\n[tool.uv.workspace]\nmembers = ["*/*"]\n'
+    )
+    project = parent / "services" / "app"
+    path = path_without(tmp_path, "uv", "uvx", "docker")
+    result = copier(*copy_args(project), env=environment(path))
+    assert_kept(project, result, "uv lock")
+    assert "uv was not found" in result.stderr
+    assert f"the uv workspace in {parent / 'pyproject.toml'}" in result.stderr, result.stderr
+    assert not lock_advice_outside_the_workspace(result.stderr)
+    # `uv run` locks and syncs too: the next steps leave the workspace before it.
+    run_block = next_steps_of(result.stderr)[1]
+    assert run_block[0].startswith("# if uv counts this folder as a member"), run_block
+    assert run_block[1].startswith("uv run python main.py")
 
 
 def test_copy_into_the_current_folder_names_it_absolutely(tmp_path: Path):
