@@ -747,7 +747,9 @@ def explain_swaps(
     return lines
 
 
-def explain_drops(dropped: dict[str, str], fresh: list[str], version: str) -> list[str]:
+def explain_drops(
+    dropped: dict[str, str], fresh: list[str], version: str, answers_file: Path
+) -> list[str]:
     """What the update forgets and, where a question new to this project may be a dropped one
     renamed, how to carry its answer over. Said, not refused: the answers alone cannot tell a
     rename from a question dropped in one version and another added in a version skipped."""
@@ -759,7 +761,8 @@ def explain_drops(dropped: dict[str, str], fresh: list[str], version: str) -> li
             name = fresh[0] if len(fresh) == 1 else "NAME"
             lines.append(
                 f"  If {' or '.join(fresh)} replaces it, carry the answer over once this update "
-                f"is committed: copier update --trust --defaults --data {name}={shlex.quote(value)}"
+                f"is committed: {update_command(answers_file)} --defaults --data "
+                f"{name}={shlex.quote(value)}"
             )
     return lines
 
@@ -802,8 +805,8 @@ def before_update(
         # Copier 9.19 keeps the `..` in the path it merges into, and fails half-way through.
         say(
             "copier cannot update a project named through `..`: it would stop half-way through "
-            "its merge. Name the folder without it: copier update --trust "
-            + shlex.quote(str(Path.cwd()))
+            f"its merge. Run the same command with {shlex.quote(str(Path.cwd()))} as the "
+            "project's path (or from that folder, with none)."
         )
         refuse(state, answers_file, old_answers, current)
         return 1
@@ -852,7 +855,7 @@ def before_update(
         say(line)
     if dropped := dropped_answers(migrated, names):
         fresh = [key for key in answered if key not in migrated and key not in given]
-        say(*explain_drops(dropped, fresh, version))
+        say(*explain_drops(dropped, fresh, version, answers_file))
     if "old" in results and results["old"][0] != 0:
         say(
             f"the project's template version could not be rendered for comparison "

@@ -293,13 +293,22 @@ def test_a_question_renamed_without_a_migration_names_the_dropped_answer_and_its
     assert (
         "v3.0.0 no longer asks author_name: its recorded answer 'Ada Lovelace' is dropped.\n"
         "  If maintainer_name replaces it, carry the answer over once this update is committed: "
-        "copier update --trust --defaults --data maintainer_name='Ada Lovelace'\n"
+        "uvx copier update --trust --defaults --data maintainer_name='Ada Lovelace'\n"
     ) in result.stderr, result.stderr
     commit_all(project, "v3")
     result = update(project, "--data", "maintainer_name=Ada Lovelace")
     assert result.returncode == 0, result.stderr
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert answers["maintainer_name"] == "Ada Lovelace" and "author_name" not in answers
+
+
+def test_the_carry_over_a_drop_suggests_names_the_projects_own_answers_file():
+    lines = hook().explain_drops({"author_name": "Ada"}, ["maintainer_name"], "v3.0.0",
+                                 Path(".config/copier answers.yml"))  # fmt: skip
+    assert lines[-1].endswith(
+        "uvx copier update --trust --answers-file '.config/copier answers.yml' --defaults "
+        "--data maintainer_name=Ada"
+    ), lines
 
 
 def test_data_for_a_renamed_question_is_said_to_be_ignored_naming_the_new_one(
@@ -913,7 +922,8 @@ def test_an_update_through_a_path_with_dot_dot_is_refused_before_anything_is_wri
     assert "Traceback" not in result.stderr, result.stderr
     assert (
         f"copier cannot update a project named through `..`: it would stop half-way through "
-        f"its merge. Name the folder without it: copier update --trust {project}"
+        f"its merge. Run the same command with {project} as the project's path (or from that "
+        "folder, with none)."
     ) in result.stderr, result.stderr
     assert git(project, "status", "--porcelain") == ""
     state = Path(git(project, "rev-parse", "--absolute-git-dir").strip()) / "copier-uv-docker"
