@@ -851,10 +851,13 @@ def before_update(
         )
         refuse(state, answers_file, old_answers, current)
         return 1
+    dropped = dropped_answers(migrated, names)
+    fresh = [key for key in answered if key not in migrated and key not in given]
+    if len(dropped) == len(fresh) == 1:  # what a rename without its migration looks like
+        renamed.setdefault(next(iter(dropped)), fresh[0])
     for line in unknown_data(given, names, answered, renamed):
         say(line)
-    if dropped := dropped_answers(migrated, names):
-        fresh = [key for key in answered if key not in migrated and key not in given]
+    if dropped:
         say(*explain_drops(dropped, fresh, version, answers_file))
     if "old" in results and results["old"][0] != 0:
         say(

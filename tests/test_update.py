@@ -302,6 +302,15 @@ def test_a_question_renamed_without_a_migration_names_the_dropped_answer_and_its
     assert answers["maintainer_name"] == "Ada Lovelace" and "author_name" not in answers
 
 
+def test_data_under_a_name_renamed_without_a_migration_points_to_the_new_name(
+    tmp_path: Path, template: Path
+):
+    project = renamed_in_v3(tmp_path, template, migrate=False)
+    result = update(project, "--skip-tasks", "--data", "author_name=Grace Hopper")
+    assert result.returncode == 0, result.stderr
+    assert "so copier ignores it: did you mean maintainer_name?" in result.stderr, result.stderr
+
+
 def test_the_carry_over_a_drop_suggests_names_the_projects_own_answers_file():
     lines = hook().explain_drops({"author_name": "Ada"}, ["maintainer_name"], "v3.0.0",
                                  Path(".config/copier answers.yml"))  # fmt: skip
