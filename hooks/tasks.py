@@ -748,7 +748,7 @@ def explain_swaps(
 
 
 def explain_drops(
-    dropped: dict[str, str], fresh: list[str], version: str, answers_file: Path
+    dropped: dict[str, str], fresh: list[str], version: str, answers_file: Path, asked: bool
 ) -> list[str]:
     """What the update forgets and, where a question new to this project may be a dropped one
     renamed, how to carry its answer over. Said, not refused: the answers alone cannot tell a
@@ -757,7 +757,9 @@ def explain_drops(
     for key, value in dropped.items():
         lines.append(f"{version} no longer asks {key}: its recorded answer {shlex.quote(value)} "
                      "is dropped.")  # fmt: skip
-        if value and fresh:
+        if value and fresh and asked:  # copier's prompts come next
+            lines.append(f"  If {' or '.join(fresh)} replaces it, give it that answer below.")
+        elif value and fresh:
             name = fresh[0] if len(fresh) == 1 else "NAME"
             lines.append(
                 f"  If {' or '.join(fresh)} replaces it, carry the answer over once this update "
@@ -858,7 +860,7 @@ def before_update(
     for line in unknown_data(given, names, answered, renamed):
         say(line)
     if dropped:
-        say(*explain_drops(dropped, fresh, version, answers_file))
+        say(*explain_drops(dropped, fresh, version, answers_file, asked=not defaults))
     if "old" in results and results["old"][0] != 0:
         say(
             f"the project's template version could not be rendered for comparison "

@@ -311,13 +311,18 @@ def test_data_under_a_name_renamed_without_a_migration_points_to_the_new_name(
     assert "so copier ignores it: did you mean maintainer_name?" in result.stderr, result.stderr
 
 
-def test_the_carry_over_a_drop_suggests_names_the_projects_own_answers_file():
+def test_the_carry_over_a_drop_suggests_names_the_projects_own_answers_file_or_its_prompt():
+    answers_file = Path(".config/copier answers.yml")
     lines = hook().explain_drops({"author_name": "Ada"}, ["maintainer_name"], "v3.0.0",
-                                 Path(".config/copier answers.yml"))  # fmt: skip
+                                 answers_file, asked=False)  # fmt: skip
     assert lines[-1].endswith(
         "uvx copier update --trust --answers-file '.config/copier answers.yml' --defaults "
         "--data maintainer_name=Ada"
     ), lines
+    # Without --defaults, copier's prompts come next: the answer is given there.
+    lines = hook().explain_drops({"author_name": "Ada"}, ["maintainer_name"], "v3.0.0",
+                                 answers_file, asked=True)  # fmt: skip
+    assert lines[-1] == "  If maintainer_name replaces it, give it that answer below.", lines
 
 
 def test_data_for_a_renamed_question_is_said_to_be_ignored_naming_the_new_one(
