@@ -757,15 +757,17 @@ def explain_drops(
     for key, value in dropped.items():
         lines.append(f"{version} no longer asks {key}: its recorded answer {shlex.quote(value)} "
                      "is dropped.")  # fmt: skip
-        if value and fresh and asked:  # copier's prompts come next
-            lines.append(f"  If {' or '.join(fresh)} replaces it, give it that answer below.")
-        elif value and fresh:
+        if not (value and fresh):
+            continue
+        if asked:  # copier's prompts come next
+            carry = "give it that answer below."
+        else:
             name = fresh[0] if len(fresh) == 1 else "NAME"
-            lines.append(
-                f"  If {' or '.join(fresh)} replaces it, carry the answer over once this update "
-                f"is committed: {update_command(answers_file)} --defaults --data "
-                f"{name}={shlex.quote(value)}"
+            carry = (
+                "carry the answer over once this update is committed: "
+                f"{update_command(answers_file)} --defaults --data {name}={shlex.quote(value)}"
             )
+        lines.append(f"  If {' or '.join(fresh)} replaces it, {carry}")
     return lines
 
 
@@ -1180,7 +1182,7 @@ def main(argv: list[str] | None = None) -> int:
     copy.add_argument("--docker-build", action=argparse.BooleanOptionalAction, required=True)
     copy.add_argument("--publish", default="", metavar="PORT", help="a service's port")
     copy.add_argument("--data", type=json_object, default={}, help="the --data answers, as JSON")
-    before = step("before-update", "render aside; refuse a kind switch or a swapped answer")
+    before = step("before-update", "render aside; refuse a kind switch, a swapped answer, `..`")
     before.add_argument("--destination", type=Path, default=Path(), help="as copier was given it")
     before.add_argument("--data", type=json_object, help="the --data answers, as JSON")
     before.add_argument("--defaults", action=argparse.BooleanOptionalAction, default=True)

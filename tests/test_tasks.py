@@ -241,15 +241,21 @@ def test_ctrl_c_during_the_task_keeps_the_project_and_lists_what_is_left(tmp_pat
     assert (project / "uv.lock").is_file() and (project / "Dockerfile").is_file()
 
 
-def test_inside_a_uv_workspace_the_parent_is_never_changed_and_the_user_is_told(
-    tmp_path: Path,
-):
+def uv_workspace(tmp_path: Path) -> Path:
+    """A monorepo folder that is a uv workspace whose members are its services/* folders."""
     parent = tmp_path / "monorepo"
     (parent / "services").mkdir(parents=True)
     (parent / "pyproject.toml").write_text(
         '[project]\nname = "monorepo"\nversion = "0"\nrequires-python = ">=3.11"\n'
         '[tool.uv.workspace]\nmembers = ["services/*"]\n'
     )
+    return parent
+
+
+def test_inside_a_uv_workspace_the_parent_is_never_changed_and_the_user_is_told(
+    tmp_path: Path,
+):
+    parent = uv_workspace(tmp_path)
     run_ok(["uv", "lock", "--quiet"], cwd=parent)
     before = {p.name: p.read_text() for p in parent.iterdir() if p.is_file()}
     project = parent / "services" / "app"
@@ -271,11 +277,7 @@ def test_inside_a_uv_workspace_the_parent_is_never_changed_and_the_user_is_told(
 def test_without_uv_inside_a_uv_workspace_the_lock_advice_still_leaves_it_first(
     tmp_path: Path,
 ):
-    parent = tmp_path / "monorepo"
-    (parent / "services").mkdir(parents=True)
-    (parent / "pyproject.toml").write_text(
-        '[project]\nname = "monorepo"\nversion = "0"\n[tool.uv.workspace]\nmembers = ["*/*"]\n'
-    )
+    parent = uv_workspace(tmp_path)
     project = parent / "services" / "app"
     path = path_without(tmp_path, "uv", "uvx", "docker")
     result = copier(*copy_args(project), env=environment(path))
