@@ -692,11 +692,12 @@ def unknown_data(
 ) -> list[str]:
     """A line for each --data name no question of the template has (copier ignores those,
     and copier's own `_` names), with the question it may mean: the one a migration renamed
-    it to, or a close name."""
+    it to, or a close name: a close old name means its new one."""
     lines = []
     for key in data:
         if key not in names and not key.startswith("_"):
-            meant = renamed.get(key) or next(iter(difflib.get_close_matches(key, answered)), None)
+            close = next(iter(difflib.get_close_matches(key, [*answered, *renamed])), None)
+            meant = renamed.get(key) or renamed.get(close or "", close)
             lines.append(
                 f"`{key}` (given with --data or --data-file) answers no question of this "
                 "template version, so copier ignores it"

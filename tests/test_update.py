@@ -309,6 +309,11 @@ def test_data_under_a_name_renamed_without_a_migration_points_to_the_new_name(
     result = update(project, "--skip-tasks", "--data", "author_name=Grace Hopper")
     assert result.returncode == 0, result.stderr
     assert "so copier ignores it: did you mean maintainer_name?" in result.stderr, result.stderr
+    # A typo of the old name means the new one too, not the closest-spelled answer.
+    lines = hook().unknown_data({"author_nme": "Grace"}, {"maintainer_name", "author_email"},
+                                ["maintainer_name", "author_email"],
+                                {"author_name": "maintainer_name"})  # fmt: skip
+    assert lines[0].endswith("did you mean maintainer_name?"), lines
 
 
 def test_the_carry_over_a_drop_suggests_names_the_projects_own_answers_file_or_its_prompt():
