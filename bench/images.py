@@ -17,7 +17,8 @@ built from the same project folder (its code, lock file and .dockerignore):
   for each base_image: no build can do less after a code change.
 
 Each round measures every contender of every app, in an order rotated from round to round:
-- cold: `docker build --no-cache` (uv's download cache, a cache mount, stays warm);
+- cold: `docker build --no-cache`, which BuildKit applies to cache mounts too
+  (moby/buildkit#4250): every contender downloads its dependencies again;
 - rebuild: after a one-line change to the code that BuildKit has never seen (the median of
   three such changes);
 - dependency change: after one small dependency is added to pyproject.toml and locked
