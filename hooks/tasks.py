@@ -827,10 +827,17 @@ def before_update(
         )
     results = {which: finished(render) for which, render in renders.items()}
     if results["new"][0] != 0:
-        # Copier refuses the same answers right after this, with its own message, and runs
-        # no after stage: nothing of this update may stay in the git dir.
-        drop_state(state)
-        return 0
+        if not (data or defaults):
+            # Copier asks every question next, and may be given answers it takes.
+            drop_state(state)
+            return 0
+        # Copier would refuse the same answers next (it checks --data before any prompt),
+        # with a traceback, and leave a migration's renamed answer in the answers file.
+        line = results["new"][1]
+        reason = re.sub(r"^\w+Error: ", "", line) or "copier could not render the new version"
+        say(f"the update was stopped before anything was written: {reason}")
+        refuse(state, answers_file, old_answers, current)
+        return 1
     new = read_answers(state / "new" / name / answers_file)
     kind = recorded_kind(recorded)
     if new.get("project_kind", kind) != kind:

@@ -400,6 +400,24 @@ def test_a_renamed_answer_the_new_version_refuses_stops_the_update_and_changes_n
     assert not state.exists()
 
 
+def test_a_bad_answer_given_across_a_renamed_question_stops_the_update_and_changes_nothing(
+    tmp_path: Path, template: Path
+):
+    project = renamed_in_v3(tmp_path, template)
+    result = update(project, "--data", "project_name=Bad_Name")
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr, result.stderr
+    assert (
+        "the update was stopped before anything was written: Validation error for question "
+        "'project_name': The project name must start with a lowercase ASCII letter"
+    ) in result.stderr, result.stderr
+    # The migration's rename is undone: the next update starts from a clean project.
+    assert git(project, "status", "--porcelain", "--ignored") == ""
+    state = Path(git(project, "rev-parse", "--absolute-git-dir").strip()) / "copier-uv-docker"
+    assert not state.exists()
+    assert update(project).returncode == 0
+
+
 def test_changing_the_ci_answer_swaps_the_ci_files_and_keeps_only_the_owners_edits_aside(
     project: Path,
 ):
