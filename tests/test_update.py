@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -257,7 +258,7 @@ def renamed_in_v3(tmp_path: Path, template: Path, rule: str = "", migrate: bool 
   - version: v3.0.0
     when: "{{ _stage == 'before' }}"
     command: ["{{ _copier_python }}", "{{ _copier_conf.src_path }}/hooks/tasks.py",
-              rename-answer, --answers-file, "{{ _copier_conf.answers_file }}",
+              rename-answer, "--answers-file={{ _copier_conf.answers_file }}",
               author_name, maintainer_name]
 """
     if migrate:
@@ -1010,19 +1011,20 @@ def test_the_template_update_job_stops_in_one_line_for_a_local_template(project:
     run_ok(["bash", "-c", source], cwd=project)
 
 
+# A name with a blank, and one the hook's argument parser would read as an option.
+@pytest.mark.parametrize("answers", [".config/copier answers.yml", "-answers.yml"])
 def test_the_template_update_job_and_the_next_steps_use_the_answers_file_chosen_at_copy(
-    tmp_path: Path, template: Path
+    tmp_path: Path, template: Path, answers: str
 ):
     project = tmp_path / "own-answers"
-    answers = ".config/copier answers.yml"
     made = copier(
         "copy", "--trust", "--defaults", "--vcs-ref", "v1.0.0", "--answers-file", answers,
         str(template), str(project),
     )  # fmt: skip
     assert made.returncode == 0, made.stderr
-    assert f"then `uvx copier update --trust --answers-file '{answers}'`." in made.stderr
+    assert f"then `uvx copier update --trust --answers-file {shlex.quote(answers)}`." in made.stderr
     assert (
-        f"\nuvx copier update --trust --answers-file '{answers}' "
+        f"\nuvx copier update --trust --answers-file {shlex.quote(answers)} "
         in (project / "README.md").read_text()
     )
     assert (project / ".dockerignore").read_text().count(f"\n{answers}\n") == 1
