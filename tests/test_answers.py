@@ -136,6 +136,10 @@ def refusal(answers: dict[str, object]) -> str:
 @example(refused=("project_name", {"project_name": "f" * 64}))  # Docker reads an image ID
 @example(refused=("port", {"project_kind": "service", "port": "abc"}))  # int() said it before
 @example(refused=("port", {"project_kind": "service", "port": "9_000"}))  # int() took it
+@example(refused=("port", {"project_kind": "service", "port": "8000\n"}))  # `$` let it pass
+@example(refused=("description", {"description": "bad\udcffbyte"}))  # a byte not UTF-8
+@example(refused=("author_name", {"author_name": "J\udce9r\udcf4me"}))  # Latin-1, as bytes
+@example(refused=("author_email", {"author_email": "j\udce9@example.org"}))
 @example(refused=("project_kind", {"project_kind": "package", "project_name": "class"}))
 @example(refused=("project_kind", {"project_kind": "package", "project_name": "test"}))
 @example(refused=("project_kind", {"project_kind": "package", "project_name": "py"}))
