@@ -238,6 +238,8 @@ def workspace_above() -> Path | None:
     as text, for when uv is not here to say whether this project is one of its members."""
     for folder in Path.cwd().resolve().parents:
         with contextlib.suppress(OSError, UnicodeDecodeError):
+            if not (folder / "pyproject.toml").is_file():  # a named pipe would block its read
+                continue
             text = (folder / "pyproject.toml").read_text(encoding="utf-8")
             if re.search(r"^\[tool\.uv\.workspace\]", text, flags=re.M):
                 return folder

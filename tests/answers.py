@@ -36,7 +36,9 @@ DESCRIPTION_MAX = 512  # PyPI's limit for a summary
 FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 # name@domain.tld, as the validator reads it: dot-separated labels, none empty, none starting
 # or ending with a dash, a top-level label of letters.
-EMAIL = re.compile(r'[^@\s<>",\x00-\x1f\x7f-\x9f\ud800-\udfff]+@(?:[^\W_](?:[\w-]*[^\W_])?[.])+[^\W\d_]{2,}')
+EMAIL = re.compile(
+    r'[^@\s<>",\x00-\x1f\x7f-\x9f\ud800-\udfff]+@(?:[^\W_](?:[\w-]*[^\W_])?[.])+[^\W\d_]{2,}'
+)
 URL = re.compile(r"https://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~/-]*)?")
 
 # Text that has broken templates and the tools that read their output.

@@ -181,7 +181,9 @@ def hook() -> ModuleType:
     return module
 
 
-def copier(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def copier(
+    *args: str, env: dict[str, str] | None = None, timeout: float | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the real copier command line, as a user would, with copier's interpreter."""
     return subprocess.run(
         [sys.executable, "-m", "copier", *args],
@@ -189,6 +191,7 @@ def copier(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
         text=True,
         env=env,
         check=False,
+        timeout=timeout,
     )
 
 

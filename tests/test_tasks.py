@@ -291,6 +291,16 @@ def test_without_uv_inside_a_uv_workspace_the_lock_advice_still_leaves_it_first(
     assert run_block[1].startswith("uv run python main.py")
 
 
+def test_without_uv_a_named_pipe_above_the_project_never_blocks_the_hook(tmp_path: Path):
+    # Read as text to look for a workspace: a pipe named pyproject.toml would block forever.
+    os.mkfifo(tmp_path / "pyproject.toml")
+    project = tmp_path / "app"
+    path = path_without(tmp_path, "uv", "uvx", "docker")
+    result = copier(*copy_args(project), env=environment(path), timeout=120)
+    assert_kept(project, result, "uv lock")
+    assert "uv workspace" not in result.stderr, result.stderr
+
+
 def test_copy_into_the_current_folder_names_it_absolutely(tmp_path: Path):
     project = tmp_path / "here"
     project.mkdir()
