@@ -725,6 +725,18 @@ def dropped_answers(recorded: dict[str, str], asked: set[str]) -> dict[str, str]
     return {key: v for key, v in recorded.items() if not key.startswith("_") and key not in asked}
 
 
+def hidden_answers(
+    recorded: dict[str, str], now: dict[str, str], asked: set[str]
+) -> dict[str, str]:
+    """Recorded answers to questions the new version still has but does not ask with the new
+    answers (their `when` is false): copier forgets them, and offers the default next time."""
+    return {
+        key: value
+        for key, value in recorded.items()
+        if not key.startswith("_") and key in asked and key not in now
+    }
+
+
 def explain_swaps(
     swaps: dict[str, str],
     recorded: dict[str, str],
@@ -1095,9 +1107,17 @@ def locked_packages() -> set[str]:
     return names
 
 
-def after_update() -> None:
-    """After copier's merge: carry over and keep aside what it removed, report conflicts,
-    relock unless unsafe, and name the locked packages it dropped."""
+def after_update(answers_file: Path) -> None:
+    """After copier's merge: name the answers it forgot, carry over and keep aside what it
+    removed, report conflicts, relock unless unsafe, and name the locked packages it dropped."""
+    now = read_answers(answers_file) if answers_file.is_file() else {}
+    asked = questions(Path(__file__).resolve().parents[1])
+    for key, value in hidden_answers(committed_answers(answers_file), now, asked).items():
+        say(
+            f"{key} is not asked with your new answers, so copier drops its recorded answer "
+            f"{shlex.quote(value)}: if a later update asks it again, it offers its default; "
+            f"keep yours then with --data {key}={shlex.quote(value)}"
+        )
     state = state_dir()
     old = state / "old" / Path.cwd().name if state else None
     carried, kept = carry_and_keep(old if old and old.is_dir() else None)
@@ -1217,7 +1237,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.step == "check-kind":
         return check_kind(args.answers_file, args.kind)
     elif args.step == "after-update":
-        after_update()
+        after_update(args.answers_file)
     else:
         rename_answer(args.answers_file, args.old, args.new)
     return 0

@@ -271,6 +271,42 @@ def renamed_in_v3(tmp_path: Path, template: Path, rule: str = "", migrate: bool 
     return project
 
 
+def test_a_renamed_question_that_gates_a_file_updates_it_cleanly_as_the_policy_says(
+    tmp_path: Path, template: Path
+):
+    """copier.yml's policy on an `_exclude` entry that names a renamed question: with it, the
+    owner's edit to the file it gates merges as any other edit."""
+    project = project_from_v1(template, tmp_path / "gated")
+    config = project / ".pre-commit-config.yaml"
+    config.write_text(config.read_text() + "# the owner's own hook\n")
+    commit_all(project, "Owner's pre-commit edit")
+    for name in ("copier.yml", "template/README.md.jinja", "template/pyproject.toml.jinja"):
+        path = template / name
+        path.write_text(re.sub(r"\bprecommit\b", "pre_commit", path.read_text()))
+    path = template / "copier.yml"
+    text = path.read_text().replace(
+        "{% if not pre_commit %}",
+        "{% if not (pre_commit if pre_commit is defined else precommit) %}",
+    )
+    migration = """_migrations:
+  - version: v3.0.0
+    when: "{{ _stage == 'before' }}"
+    command: ["{{ _copier_python }}", "{{ _copier_conf.src_path }}/hooks/tasks.py",
+              rename-answer, "--answers-file={{ _copier_conf.answers_file }}",
+              precommit, pre_commit]
+"""
+    path.write_text(text.replace("_migrations:\n", migration, 1))
+    commit_all(template, "v3: precommit becomes pre_commit")
+    git(template, "tag", "v3.0.0")
+    result = update(project)
+    assert result.returncode == 0, result.stderr
+    assert_clean_merge(project)
+    assert "conflicts" not in result.stderr, result.stderr
+    assert config.read_text().endswith("# the owner's own hook\n")
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["pre_commit"] is True and "precommit" not in answers
+
+
 def test_renamed_question_keeps_the_answer_through_a_versioned_migration(
     tmp_path: Path, template: Path
 ):
@@ -417,6 +453,22 @@ def test_a_bad_answer_given_across_a_renamed_question_stops_the_update_and_chang
     state = Path(git(project, "rev-parse", "--absolute-git-dir").strip()) / "copier-uv-docker"
     assert not state.exists()
     assert update(project).returncode == 0
+
+
+def test_an_answer_whose_question_the_new_answers_no_longer_ask_is_named_as_dropped(
+    tmp_path: Path, template: Path
+):
+    # template_update is asked only with a CI: without one, copier forgets the recorded "no",
+    # and the day CI comes back the weekly job would be switched on by its default.
+    project = project_from_v1(template, tmp_path / "no-job", "--data", "template_update=false")
+    result = update(project, "--data", "ci=none")
+    assert result.returncode == 0, result.stderr
+    assert (
+        "template_update is not asked with your new answers, so copier drops its recorded "
+        "answer false: if a later update asks it again, it offers its default; keep yours then "
+        "with --data template_update=false"
+    ) in result.stderr, result.stderr
+    assert "template_update" not in yaml.safe_load((project / ".copier-answers.yml").read_text())
 
 
 def test_changing_the_ci_answer_swaps_the_ci_files_and_keeps_only_the_owners_edits_aside(
