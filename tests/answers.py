@@ -27,6 +27,13 @@ KEYWORDS: list[str] = fact("python_keywords")
 RESERVED_MODULES: list[str] = fact("reserved_modules")
 RESERVED_COMMANDS: list[str] = fact("reserved_commands")
 KINDS: list[str] = list(COPIER_YML["project_kind"]["choices"].values())
+YES_OR_NO: list[str] = fact("yes_or_no")
+# The yes-or-no questions a user answers (the computed ones are never asked).
+ASKED_BOOLEANS = [
+    name
+    for name, spec in COPIER_YML.items()
+    if isinstance(spec, dict) and spec.get("type") == "bool" and spec.get("when") is not False
+]
 NAME_MAX = 64
 NAME = re.compile(r"[a-z](?:[a-z0-9]|-(?=[a-z0-9]))*")
 # Docker's reference grammar: 64 hexadecimal characters are an image ID, never a name.
@@ -193,4 +200,8 @@ REFUSED = st.one_of(
     BAD_LINES.map(lambda v: ("author_name", {"author_name": v})),
     BAD_EMAILS.map(lambda v: ("author_email", {"author_email": v})),
     BAD_URLS.map(lambda v: ("repository_url", {"repository_url": v})),
+    st.tuples(
+        st.sampled_from(ASKED_BOOLEANS),
+        st.text(max_size=12).filter(lambda v: v.strip().lower() not in YES_OR_NO),
+    ).map(lambda pair: (pair[0], {pair[0]: pair[1]})),
 )

@@ -25,6 +25,7 @@ from answers import (
     RESERVED_COMMANDS,
     RESERVED_MODULES,
     STDLIB,
+    YES_OR_NO,
     accepted_answers,
     is_valid_name,
 )
@@ -137,6 +138,8 @@ def refusal(answers: dict[str, object]) -> str:
 @example(refused=("port", {"project_kind": "service", "port": "abc"}))  # int() said it before
 @example(refused=("port", {"project_kind": "service", "port": "9_000"}))  # int() took it
 @example(refused=("port", {"project_kind": "service", "port": "8000\n"}))  # `$` let it pass
+@example(refused=("docker_build", {"docker_build": "flase"}))  # copier read it as yes
+@example(refused=("devcontainer", {"devcontainer": "nope"}))
 @example(refused=("description", {"description": "bad\udcffbyte"}))  # a byte not UTF-8
 @example(refused=("author_name", {"author_name": "J\udce9r\udcf4me"}))  # Latin-1, as bytes
 @example(refused=("author_email", {"author_email": "j\udce9@example.org"}))
@@ -151,6 +154,15 @@ def test_every_refused_answer_is_refused_first_in_one_line_naming_the_question(r
     reason = refusal(answers)
     assert reason.startswith(f"Validation error for question '{question}': ")
     assert "\n" not in reason.strip()
+
+
+def test_the_yes_or_no_words_are_those_copier_reads_as_yes_or_no():
+    """copier.yml's yes_or_no against copier's own cast (copier/_tools.py): its first six
+    words are a yes, the others a no; any other word copier reads as a yes."""
+    from copier._tools import cast_to_bool
+
+    assert [cast_to_bool(word) for word in YES_OR_NO] == [True] * 6 + [False] * 9
+    assert cast_to_bool("flase") is True
 
 
 @pytest.mark.parametrize("kind", KINDS)
