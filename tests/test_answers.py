@@ -12,12 +12,15 @@ import re
 import subprocess
 import tempfile
 import tomllib
+from email.headerregistry import Address
+from email.utils import getaddresses
 from functools import cache
 from pathlib import Path
 
 import pytest
 import yaml
 from answers import (
+    EMAILS,
     KEYWORDS,
     KINDS,
     REFUSED,
@@ -84,7 +87,7 @@ def assert_passes_its_checks(project: Path, answers: dict[str, object]) -> None:
     answers={
         "project_name": "a" * 63 + "z",
         "description": 'Say "hi" \\ $(id) {{ x }} <<<<<<< before updating',
-        "author_name": 'O\'Hara, "Ada" \\',
+        "author_name": 'O\'Hara "Ada" \\',
         "author_email": "o'hara+tag@example.org",
         "license": "MIT",
         "python_version": "3.12",
@@ -143,6 +146,10 @@ def refusal(answers: dict[str, object]) -> str:
 @example(refused=("description", {"description": "bad\udcffbyte"}))  # a byte not UTF-8
 @example(refused=("author_name", {"author_name": "J\udce9r\udcf4me"}))  # Latin-1, as bytes
 @example(refused=("author_email", {"author_email": "j\udce9@example.org"}))
+@example(refused=("author_name", {"author_name": "Lovelace, Ada"}))  # read as two authors
+@example(refused=("author_email", {"author_email": ".ada@example.org"}))  # not a dot-atom
+@example(refused=("author_email", {"author_email": "ada..l@example.org"}))
+@example(refused=("author_email", {"author_email": "ad(a)@example.org"}))  # a comment in RFC 5322
 @example(refused=("project_kind", {"project_kind": "package", "project_name": "class"}))
 @example(refused=("project_kind", {"project_kind": "package", "project_name": "test"}))
 @example(refused=("project_kind", {"project_kind": "package", "project_name": "py"}))
@@ -163,6 +170,16 @@ def test_the_yes_or_no_words_are_those_copier_reads_as_yes_or_no():
 
     assert [cast_to_bool(word) for word in YES_OR_NO] == [True] * 6 + [False] * 9
     assert cast_to_bool("flase") is True
+
+
+@given(address=EMAILS.filter(bool))
+@example(address="o'hara+tag@example.org")
+def test_every_accepted_address_is_one_an_author_field_reads_back_whole(address: str):
+    """A wheel's Author-email field is `name <address>`: what copier.yml accepts, Python's
+    e-mail parser (the one packaging reads core metadata with) gives back unchanged."""
+    parsed = Address(addr_spec=address)
+    assert (parsed.username, parsed.domain) == tuple(address.rsplit("@", 1))
+    assert getaddresses([f"Ada Lovelace <{address}>"]) == [("Ada Lovelace", address)]
 
 
 @pytest.mark.parametrize("kind", KINDS)

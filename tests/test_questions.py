@@ -91,6 +91,7 @@ def test_default_project_name_comes_from_the_destination_folder(tmp_path: Path):
         ("repository_url", "https://example.org/x y", "https:// URL"),
         ("repository_url", 'https://example.org/"x', "https:// URL"),
         ("author_name", "Ada\nLovelace", "single line"),
+        ("author_name", "Lovelace, Ada", "may not hold a comma"),
         ("author_email", "not-an-address", "does not look like"),
         ("author_email", "a@b@example.org", "does not look like"),
         ("author_email", "ada lovelace@example.org", "does not look like"),
@@ -98,6 +99,8 @@ def test_default_project_name_comes_from_the_destination_folder(tmp_path: Path):
         ("author_email", "a@-x.org", "does not look like"),
         ("author_email", "a@x-.org", "does not look like"),
         ("author_email", "a@example.o", "does not look like"),
+        ("author_email", ".ada@example.org", "does not look like"),
+        ("author_email", "ada.@example.org", "does not look like"),
         ("author_email", "a@.example.org", "does not look like"),
         ("description", "x" * 513, "at most 512"),
     ],
@@ -125,7 +128,7 @@ def test_an_answer_naming_an_unpublished_image_is_refused_in_one_line_naming_it(
 
 
 HOSTILE = (
-    """Say "quoted", back\\slashed \\n, $(touch pwned) `id` ${HOME} {{ project_name }} """
+    """Say "quoted"; back\\slashed \\n; $(touch pwned) `id` ${HOME} {{ project_name }} """
     """{% raw %} # not a comment \" \\" — ünïcode"""
 )
 
