@@ -40,7 +40,9 @@ FOLDER = Path("/nonexistent/my-app")
 def _template() -> Template:
     """This working tree as Copier's template, read in place (Copier would clone a git
     template first, dirty changes included), its validators left out: computed values are
-    what answers name, accepted or not (tests/test_questions.py proves the refusals)."""
+    what answers name, accepted or not (tests/test_questions.py proves the refusals), and
+    the lab may set a computed value itself (standins.py's uv_version and debian_release),
+    which copier.yml refuses from a user."""
     template = Template(url=str(ROOT))
     template.__dict__.update(local_abspath=ROOT, vcs=None)
     template.__dict__["questions_data"] = {

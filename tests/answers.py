@@ -34,6 +34,12 @@ ASKED_BOOLEANS = [
     for name, spec in COPIER_YML.items()
     if isinstance(spec, dict) and spec.get("type") == "bool" and spec.get("when") is not False
 ]
+# The values copier computes: each refuses an answer given with --data.
+COMPUTED = [
+    name
+    for name, spec in COPIER_YML.items()
+    if isinstance(spec, dict) and spec.get("when") is False
+]
 NAME_MAX = 64
 NAME = re.compile(r"[a-z](?:[a-z0-9]|-(?=[a-z0-9]))*")
 # Docker's reference grammar: 64 hexadecimal characters are an image ID, never a name.
@@ -206,6 +212,11 @@ REFUSED = st.one_of(
     .map(lambda v: ("author_name", {"author_name": v})),
     BAD_EMAILS.map(lambda v: ("author_email", {"author_email": v})),
     BAD_URLS.map(lambda v: ("repository_url", {"repository_url": v})),
+    # Words any type reads, YAML included (a value that is not YAML fails to parse first).
+    st.tuples(
+        st.sampled_from(COMPUTED),
+        st.text(st.characters(categories=("L", "N")), max_size=20),
+    ).map(lambda pair: (pair[0], {pair[0]: pair[1]})),
     st.tuples(
         st.sampled_from(ASKED_BOOLEANS),
         st.text(max_size=12).filter(lambda v: v.strip().lower() not in YES_OR_NO),

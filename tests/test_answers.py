@@ -146,6 +146,9 @@ def refusal(answers: dict[str, object]) -> str:
 @example(refused=("description", {"description": "bad\udcffbyte"}))  # a byte not UTF-8
 @example(refused=("author_name", {"author_name": "J\udce9r\udcf4me"}))  # Latin-1, as bytes
 @example(refused=("author_email", {"author_email": "j\udce9@example.org"}))
+@example(refused=("description_dockerfile", {"description_dockerfile": "x\nRUN touch /p"}))
+@example(refused=("reserved_names", {"reserved_names": "[]"}))  # the check it feeds, disabled
+@example(refused=("uv_version", {"uv_version": "0.1.0"}))  # an image no registry publishes
 @example(refused=("author_name", {"author_name": "Lovelace, Ada"}))  # read as two authors
 @example(refused=("author_email", {"author_email": ".ada@example.org"}))  # not a dot-atom
 @example(refused=("author_email", {"author_email": "ada..l@example.org"}))
