@@ -52,7 +52,16 @@ FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 # a top-level label of letters.
 ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 EMAIL = re.compile(rf"{ATOM}(?:[.]{ATOM})*@(?:[^\W_](?:[\w-]*[^\W_])?[.])+[^\W\d_]{{2,}}")
-URL = re.compile(r"https://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~/-]*)?")
+# https://host[:port][/path], as the validator reads it: RFC 1123 labels, none empty, a port
+# from 1 to 65535 (is_valid_url), a path without spaces, quotes or query.
+LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+URL = re.compile(rf"https://(?:{LABEL}[.])*{LABEL}(?::([1-9][0-9]{{0,4}}))?(?:/[A-Za-z0-9._~/-]*)?")
+
+
+def is_valid_url(url: str) -> bool:
+    match = URL.fullmatch(url)
+    return match is not None and int(match[1] or 443) <= 65535
+
 
 # Text that has broken templates and the tools that read their output.
 TRICKY = [
@@ -151,7 +160,7 @@ AUTHOR_NAMES = FREE_TEXT.map(lambda text: text.replace(",", ""))
 EMAILS = st.one_of(
     st.just(""), st.emails().filter(EMAIL.fullmatch), st.from_regex(EMAIL, fullmatch=True)
 )
-URLS = st.one_of(st.just(""), st.from_regex(URL, fullmatch=True))
+URLS = st.one_of(st.just(""), st.from_regex(URL, fullmatch=True).filter(is_valid_url))
 
 
 @st.composite
@@ -188,7 +197,10 @@ def accepted_answers(draw: st.DrawFn) -> dict[str, object]:
 BAD_NAMES = st.text(max_size=80).filter(lambda name: not is_valid_name(name))
 BAD_LINES = st.tuples(LINE_TEXT, st.from_regex(FORBIDDEN), LINE_TEXT).map("".join)
 BAD_EMAILS = st.text(min_size=1, max_size=60).filter(lambda e: not EMAIL.fullmatch(e))
-BAD_URLS = st.text(min_size=1, max_size=60).filter(lambda u: not URL.fullmatch(u))
+BAD_URLS = st.one_of(
+    st.text(min_size=1, max_size=60),
+    st.from_regex(r"https://[A-Za-z0-9.-]{0,12}(:[0-9]{1,6})?/?", fullmatch=True),
+).filter(lambda url: not is_valid_url(url))
 BAD_PORTS = st.one_of(
     st.text(max_size=8).filter(lambda p: not re.fullmatch(r"[1-9][0-9]*", p)),
     st.integers(0, 1023).map(str),

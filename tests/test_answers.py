@@ -16,6 +16,7 @@ from email.headerregistry import Address
 from email.utils import getaddresses
 from functools import cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -71,6 +72,10 @@ def assert_passes_its_checks(project: Path, answers: dict[str, object]) -> None:
     assert pyproject["project"]["description"] == answers["description"]
     recorded = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert {k: recorded[k] for k in answers} == answers
+    if answers["repository_url"]:
+        url = urlsplit(answers["repository_url"])
+        assert url.hostname and (url.port or 443) <= 65535  # urllib raises on a bad port
+        url.hostname.encode("idna")  # raises on an empty label
     if answers["author_name"] or answers["author_email"]:
         (author,) = pyproject["project"]["authors"]
         assert author.get("name", "") == answers["author_name"]
@@ -146,6 +151,10 @@ def refusal(answers: dict[str, object]) -> str:
 @example(refused=("description", {"description": "bad\udcffbyte"}))  # a byte not UTF-8
 @example(refused=("author_name", {"author_name": "J\udce9r\udcf4me"}))  # Latin-1, as bytes
 @example(refused=("author_email", {"author_email": "j\udce9@example.org"}))
+@example(refused=("repository_url", {"repository_url": "https://-"}))  # no host
+@example(refused=("repository_url", {"repository_url": "https://a..b/c"}))  # an empty label
+@example(refused=("repository_url", {"repository_url": "https://x.org:65536"}))
+@example(refused=("repository_url", {"repository_url": "https://x.org:0"}))
 @example(refused=("description_dockerfile", {"description_dockerfile": "x\nRUN touch /p"}))
 @example(refused=("reserved_names", {"reserved_names": "[]"}))  # the check it feeds, disabled
 @example(refused=("uv_version", {"uv_version": "0.1.0"}))  # an image no registry publishes

@@ -90,6 +90,8 @@ def test_default_project_name_comes_from_the_destination_folder(tmp_path: Path):
         ("repository_url", "http://example.org/x", "https:// URL"),
         ("repository_url", "https://example.org/x y", "https:// URL"),
         ("repository_url", 'https://example.org/"x', "https:// URL"),
+        ("repository_url", "https://-/x", "https:// URL"),
+        ("repository_url", "https://example.org:70000/x", "at most 65535"),
         ("author_name", "Ada\nLovelace", "single line"),
         ("author_name", "Lovelace, Ada", "may not hold a comma"),
         ("author_email", "not-an-address", "does not look like"),
