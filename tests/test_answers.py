@@ -302,6 +302,37 @@ def test_a_data_file_block_scalar_is_refused_in_one_line(tmp_path: Path, questio
     assert "line break" in reasons[0]
 
 
+# Plain scalars PyYAML's resolver reads as something other than text (the patterns it
+# resolves implicit tags with), beside words it reads as text.
+YAML_TYPED = st.one_of(
+    *(
+        st.from_regex(pattern, fullmatch=True).filter(lambda word: "\n" not in word)
+        for patterns in yaml.resolver.Resolver.yaml_implicit_resolvers.values()
+        for tag, pattern in patterns
+        if tag.endswith((":bool", ":int", ":float"))
+    ),
+    st.text(st.characters(categories=("L", "N")), min_size=1, max_size=12),
+)
+
+
+@given(question=st.sampled_from(["description", "author_name"]), word=YAML_TYPED)
+@example(question="author_name", word="no")  # copier wrote the author as "False"
+@example(question="description", word="1.10")  # as "1.1"
+@example(question="description", word="on")
+def test_free_text_a_data_file_types_is_refused_and_its_text_lands_verbatim(question, word):
+    """`author_name: no` in a data file is YAML's false, which copier wrote as "False": free
+    text must be a YAML string, and one that is lands as written."""
+    value = yaml.safe_load(f"{question}: {word}")[question]
+    if isinstance(value, str):
+        with tempfile.TemporaryDirectory() as scratch:
+            project = render(Path(scratch) / "p", **{question: value})
+            recorded = yaml.safe_load((project / ".copier-answers.yml").read_text())
+            assert recorded[question] == value == word.strip()
+    else:
+        reason = refusal({question: value})
+        assert "must be text, but YAML read it as" in reason and "\n" not in reason
+
+
 def test_the_checks_catch_a_broken_project(tmp_path: Path):
     """The checks above can fail: a line too long for ruff in a generated file."""
     project = render(tmp_path / "p")
