@@ -745,6 +745,7 @@ def explain_swaps(
     work: Path,
     answers: bytes,
     answers_file: Path,
+    then: str = "copier would switch it to",
 ) -> list[str]:
     """One line per swapped answer, with copier's own reason for refusing the recorded one."""
     lines = []
@@ -755,9 +756,9 @@ def explain_swaps(
                         {**data, key: recorded[key]}, pretend=True)
         )  # fmt: skip
         reason = refused_because(last) if code != 0 and last else "the template refuses it"
+        reason = "the" + reason[3:] if reason.startswith("The ") else reason  # mid-sentence
         lines.append(
-            f"  {key}={recorded[key]} is recorded, but {reason.rstrip('.')}; "
-            f"copier would switch it to {key}={new}."
+            f"  {key}={recorded[key]} is recorded, but {reason.rstrip('.')}; {then} {key}={new}."
         )
     return lines
 
@@ -877,6 +878,14 @@ def before_update(
         )
         refuse(state, answers_file, old_answers, current)
         return 1
+    if swaps:  # without --defaults: copier's prompts come next, each offering its default
+        lines = explain_swaps(swaps, migrated, given, template, state, current, answers_file,
+                              then="its prompt offers")  # fmt: skip
+        say(
+            "the new version refuses recorded answers, so copier asks for them below, "
+            "offering its default instead of yours:",
+            *lines,
+        )
     dropped = dropped_answers(migrated, names)
     fresh = [key for key in answered if key not in migrated and key not in given]
     if len(dropped) == len(fresh) == 1:  # what a rename without its migration looks like

@@ -195,6 +195,44 @@ def copier(
     )
 
 
+def in_a_terminal(command: list[str], cwd: Path, until: str, timeout: float = 180) -> str:
+    """Run a command in a pseudo-terminal, as at a user's keyboard, until it shows `until`,
+    then press Ctrl-C: what the terminal showed (copier's prompts need a terminal)."""
+    import fcntl
+    import pty
+    import select
+    import struct
+    import termios
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 200, 0, 0))
+    process = subprocess.Popen(
+        command, cwd=cwd, stdin=follower, stdout=follower, stderr=follower,
+        env={**os.environ, "TERM": "xterm"}, start_new_session=True,
+    )  # fmt: skip
+    os.close(follower)
+    shown = b""
+    deadline = time.monotonic() + timeout
+    try:
+        while until.encode() not in shown and time.monotonic() < deadline:
+            if select.select([leader], [], [], 1)[0]:
+                try:
+                    chunk = os.read(leader, 65536)
+                except OSError:  # the command ended and closed the terminal
+                    break
+                if not chunk:
+                    break
+                shown += chunk
+        os.write(leader, b"\x03")
+        process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(leader)
+    return shown.decode(errors="replace")
+
+
 def run_ok(command: list[str], cwd: Path, **kwargs: object) -> subprocess.CompletedProcess[str]:
     """Run a command in a generated project and fail the test with its output if it fails."""
     done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False, **kwargs)  # type: ignore[call-overload]

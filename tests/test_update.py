@@ -29,6 +29,7 @@ from helpers import (
     exported,
     hook,
     image,
+    in_a_terminal,
     lock_advice_outside_the_workspace,
     run_ok,
     shipped_base,
@@ -967,9 +968,8 @@ def test_defaults_never_swap_a_recorded_answer_that_new_data_makes_invalid(
     assert (answers["base_image"], answers["ci"]) == ("python-slim", "github")
 
 
-def test_defaults_never_swap_an_answer_that_a_new_template_version_refuses(
-    tmp_path: Path, template: Path
-):
+def on_a_python_v3_drops(tmp_path: Path, template: Path) -> Path:
+    """A project on Python 3.11, committed, and a v3.0.0 that no longer offers 3.11."""
     project = generate(template, tmp_path / "old", "python_version=3.11", tasks=False)
     git(project.parent, "init", "-q", str(project))
     commit_all(project, "Start")
@@ -977,6 +977,13 @@ def test_defaults_never_swap_an_answer_that_a_new_template_version_refuses(
     config.write_text(config.read_text().replace('    - "3.11"\n', "", 1))
     commit_all(template, "v3: no 3.11")
     git(template, "tag", "v3.0.0")
+    return project
+
+
+def test_defaults_never_swap_an_answer_that_a_new_template_version_refuses(
+    tmp_path: Path, template: Path
+):
+    project = on_a_python_v3_drops(tmp_path, template)
     result = update(project, "--skip-tasks")
     assert result.returncode != 0
     assert "  python_version=3.11 is recorded, but " in result.stderr
@@ -985,6 +992,21 @@ def test_defaults_never_swap_an_answer_that_a_new_template_version_refuses(
     assert git(project, "status", "--porcelain") == ""
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert answers["_commit"] == "v1.0.0"
+
+
+def test_at_the_prompts_an_answer_the_new_version_refuses_is_named_before_it_is_asked(
+    tmp_path: Path, template: Path
+):
+    """Without --defaults, copier drops the refused answer and its prompt offers the default:
+    Enter would swap it silently. The hook says so before the first prompt."""
+    project = on_a_python_v3_drops(tmp_path, template)
+    update = [sys.executable, "-m", "copier", "update", "--trust", "--skip-tasks"]
+    shown = in_a_terminal(update, cwd=project, until="🎤")
+    before_the_prompts = shown.partition("🎤")[0]
+    assert "the new version refuses recorded answers" in before_the_prompts, shown
+    assert "  python_version=3.11 is recorded, but " in before_the_prompts
+    assert "its prompt offers python_version=3.12." in before_the_prompts
+    assert "🎤" in shown  # and the prompts followed
 
 
 @pytest.mark.parametrize("answer", ["project_name=Bad", "description=a\\"])
