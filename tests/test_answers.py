@@ -188,7 +188,8 @@ def test_the_yes_or_no_words_are_those_copier_reads_as_yes_or_no():
 @example(address="o'hara+tag@example.org")
 def test_every_accepted_address_is_one_an_author_field_reads_back_whole(address: str):
     """A wheel's Author-email field is `name <address>`: what copier.yml accepts, Python's
-    e-mail parser (the one packaging reads core metadata with) gives back unchanged."""
+    e-mail address parsers give back unchanged (they refuse a non-ASCII name part, hence the
+    validator's ASCII)."""
     parsed = Address(addr_spec=address)
     assert (parsed.username, parsed.domain) == tuple(address.rsplit("@", 1))
     assert getaddresses([f"Ada Lovelace <{address}>"]) == [("Ada Lovelace", address)]
