@@ -758,7 +758,8 @@ def explain_swaps(
         reason = refused_because(last) if code != 0 and last else "the template refuses it"
         reason = "the" + reason[3:] if reason.startswith("The ") else reason  # mid-sentence
         lines.append(
-            f"  {key}={recorded[key]} is recorded, but {reason.rstrip('.')}; {then} {key}={new}."
+            f"  {key}={shlex.quote(recorded[key])} is recorded, but {reason.rstrip('.')}; "
+            f"{then} {key}={shlex.quote(new)}."
         )
     return lines
 

@@ -47,20 +47,28 @@ IMAGE_ID = re.compile(r"[a-f0-9]{64}")
 DESCRIPTION_MAX = 512  # PyPI's limit for a summary
 # What a single-line free-text answer may not hold (the description and author validators).
 FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
-# name@domain.tld, as the validator reads it: a name of dot-separated ASCII words (RFC 5322's
-# dot-atom), a domain of dot-separated labels, none empty, none starting or ending with a dash,
-# a top-level label of letters.
-ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-EMAIL = re.compile(rf"{ATOM}(?:[.]{ATOM})*@(?:[^\W_](?:[\w-]*[^\W_])?[.])+[^\W\d_]{{2,}}")
+# name@domain.tld, as the validator reads it: a name of dot-separated words (RFC 5322's
+# dot-atom, with RFC 6531's non-ASCII letters), a domain of dot-separated labels, none empty,
+# none starting or ending with a dash, a top-level label of letters or of punycode.
+ATOM = r"(?:[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]|[^\W\x00-\x7f])+"
+EMAIL = re.compile(
+    rf"{ATOM}(?:[.]{ATOM})*@(?:[^\W_](?:[\w-]*[^\W_])?[.])+"
+    r"(?:[^\W\d_]{2,}|xn--[A-Za-z0-9-]*[A-Za-z0-9])"
+)
+# RFC 5322's specials but `.`: an author's name may not hold them (copier.yml says why).
+NAME_SPECIALS = re.compile(r'["(),:;<>@\[\]\\]')
 # https://host[:port][/path], as the validator reads it: RFC 1123 labels, none empty, a port
-# from 1 to 65535 (is_valid_url), a path without spaces, quotes or query.
+# from 1 to 65535 without leading zeros (is_valid_url), a path of letters, digits, ._~/+%@:=-.
 LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-URL = re.compile(rf"https://(?:{LABEL}[.])*{LABEL}(?::([1-9][0-9]{{0,4}}))?(?:/[A-Za-z0-9._~/-]*)?")
+URL = re.compile(rf"https://(?:{LABEL}[.])*{LABEL}(?::([0-9]+))?(?:/[A-Za-z0-9._~/+%@:=-]*)?")
 
 
 def is_valid_url(url: str) -> bool:
     match = URL.fullmatch(url)
-    return match is not None and int(match[1] or 443) <= 65535
+    port = match and match[1]
+    return match is not None and (
+        port is None or (not port.startswith("0") and len(port) <= 5 and int(port) <= 65535)
+    )
 
 
 # Text that has broken templates and the tools that read their output.
@@ -155,8 +163,8 @@ FREE_TEXT = st.one_of(
 DESCRIPTIONS = st.one_of(
     FREE_TEXT, st.text(st.sampled_from("ab \"'\\$`{}%#<>=|é🐍"), min_size=400, max_size=512)
 ).filter(is_valid_description)
-# The packaging spec refuses a comma in an author's name (copier.yml says where).
-AUTHOR_NAMES = FREE_TEXT.map(lambda text: text.replace(",", ""))
+# An author's name: any one line without RFC 5322's specials (copier.yml says why).
+AUTHOR_NAMES = FREE_TEXT.map(lambda text: NAME_SPECIALS.sub("", text))
 EMAILS = st.one_of(
     st.just(""), st.emails().filter(EMAIL.fullmatch), st.from_regex(EMAIL, fullmatch=True)
 )
@@ -218,8 +226,8 @@ REFUSED = st.one_of(
     .filter(lambda t: not FORBIDDEN.search(t))
     .map(lambda v: ("description", {"description": v})),
     BAD_LINES.map(lambda v: ("author_name", {"author_name": v})),
-    st.tuples(LINE_TEXT, LINE_TEXT)
-    .map(",".join)
+    st.tuples(LINE_TEXT, st.from_regex(NAME_SPECIALS), LINE_TEXT)
+    .map("".join)
     .filter(lambda v: not FORBIDDEN.search(v))
     .map(lambda v: ("author_name", {"author_name": v})),
     BAD_EMAILS.map(lambda v: ("author_email", {"author_email": v})),

@@ -429,7 +429,7 @@ def test_a_renamed_answer_the_new_version_refuses_stops_the_update_and_changes_n
     result = update(project)
     assert result.returncode != 0
     assert "Traceback" not in result.stderr, result.stderr
-    assert "  maintainer_name=Ada Lovelace is recorded, but At most 10 characters;" in (
+    assert "  maintainer_name='Ada Lovelace' is recorded, but At most 10 characters;" in (
         result.stderr
     ), result.stderr
     # Stopped before anything was written: the migration's rename is undone too.
