@@ -512,14 +512,42 @@ def after_copy(
         say(line)
     if (before := committed(answers_file)) is not None:
         check_recopied_kind(before, answers_file)
-        for key, value in dropped_answers(parse_answers(os.fsdecode(before)), names).items():
+        recorded = parse_answers(os.fsdecode(before))
+        for key, value in dropped_answers(recorded, names).items():
             say(
                 f"this template version asks no question {key}: the recopy dropped its "
                 f"recorded answer {shlex.quote(value)} (`git diff "
                 f"{shlex.quote(answers_file.as_posix())}` shows what it took instead)."
             )
+        say_refused_on_recopy(recorded, read_answers(answers_file), data, before, answers_file)
     check_ci_location()
     next_steps(tag, run_app, built, port, answers_file, recopy=before is not None)
+
+
+def say_refused_on_recopy(
+    recorded: dict[str, str],
+    now: dict[str, str],
+    data: dict[str, object],
+    before: bytes,
+    answers_file: Path,
+) -> None:
+    """A recopy writes before any hook can run: name each recorded answer it replaced
+    because this version refuses it (copier takes the default then, without a word). An
+    answer changed at a prompt is valid, and is not named."""
+    swaps = swapped_answers(recorded, now, data)
+    if not swaps:
+        return
+    template = Path(__file__).resolve().parents[1]
+    with tempfile.TemporaryDirectory() as work:
+        lines = explain_swaps(swaps, recorded, data, template, Path(work), before, answers_file,
+                              then="the recopy switched it to", refused_only=True)  # fmt: skip
+    if lines:
+        say(
+            "this template version refuses recorded answers, so the recopy replaced them:",
+            *lines,
+            f"  `git diff {shlex.quote(answers_file.as_posix())}` shows them; recopy again "
+            "with each fixed as --data NAME=VALUE.",
+        )
 
 
 # -- Update time: where the project is, what it recorded ----------------------------------
@@ -746,8 +774,10 @@ def explain_swaps(
     answers: bytes,
     answers_file: Path,
     then: str = "copier would switch it to",
+    refused_only: bool = False,
 ) -> list[str]:
-    """One line per swapped answer, with copier's own reason for refusing the recorded one."""
+    """One line per swapped answer, with copier's own reason for refusing the recorded one
+    (only those copier refuses, if refused_only)."""
     lines = []
     for key, new in swaps.items():
         trial = work / f"why-{key}"
@@ -755,6 +785,8 @@ def explain_swaps(
             copier_copy(str(template), "HEAD", trial, answers, answers_file,
                         {**data, key: recorded[key]}, pretend=True)
         )  # fmt: skip
+        if code == 0 and refused_only:
+            continue
         reason = refused_because(last) if code != 0 and last else "the template refuses it"
         reason = "the" + reason[3:] if reason.startswith("The ") else reason  # mid-sentence
         lines.append(

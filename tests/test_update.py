@@ -994,6 +994,22 @@ def test_defaults_never_swap_an_answer_that_a_new_template_version_refuses(
     assert answers["_commit"] == "v1.0.0"
 
 
+def test_a_recopy_names_each_recorded_answer_it_replaced_because_the_version_refuses_it(
+    tmp_path: Path, template: Path
+):
+    """A recopy writes before the hook runs: what it cannot stop, it names, with the reason."""
+    project = on_a_python_v3_drops(tmp_path, template)
+    recopy = ["recopy", "--trust", "--defaults", "--overwrite", "--vcs-ref", "v3.0.0"]
+    result = copier(*recopy, "--data", "description=Changed on purpose", str(project))
+    assert result.returncode == 0, result.stderr
+    assert "this template version refuses recorded answers, so the recopy replaced them:" in (
+        result.stderr
+    )
+    assert "  python_version=3.11 is recorded, but " in result.stderr
+    assert "the recopy switched it to python_version=3.12." in result.stderr
+    assert "description=" not in result.stderr  # asked for, so not named
+
+
 def test_at_the_prompts_an_answer_the_new_version_refuses_is_named_before_it_is_asked(
     tmp_path: Path, template: Path
 ):
