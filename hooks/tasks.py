@@ -505,11 +505,13 @@ def after_copy(
         warn("interrupted: the steps after this point were not run.", *todo)
         return
     check_source(answers_file)
-    # Answers already committed here: this copy is a recopy.
-    names = questions(Path(__file__).resolve().parents[1])
-    answered = [key for key in read_answers(answers_file) if not key.startswith("_")]
+    template = Path(__file__).resolve().parents[1]  # copier's checkout of this version
+    names = questions(template)
+    now = read_answers(answers_file)
+    answered = [key for key in now if not key.startswith("_")]
     for line in unknown_data(data, names, answered, {}):
         say(line)
+    # Answers already committed here: this copy is a recopy.
     if (before := committed(answers_file)) is not None:
         check_recopied_kind(before, answers_file)
         recorded = parse_answers(os.fsdecode(before))
@@ -519,7 +521,7 @@ def after_copy(
                 f"recorded answer {shlex.quote(value)} (`git diff "
                 f"{shlex.quote(answers_file.as_posix())}` shows what it took instead)."
             )
-        say_refused_on_recopy(recorded, read_answers(answers_file), data, before, answers_file)
+        say_refused_on_recopy(recorded, now, data, template, before, answers_file)
     check_ci_location()
     next_steps(tag, run_app, built, port, answers_file, recopy=before is not None)
 
@@ -528,6 +530,7 @@ def say_refused_on_recopy(
     recorded: dict[str, str],
     now: dict[str, str],
     data: dict[str, object],
+    template: Path,
     before: bytes,
     answers_file: Path,
 ) -> None:
@@ -537,7 +540,6 @@ def say_refused_on_recopy(
     swaps = swapped_answers(recorded, now, data)
     if not swaps:
         return
-    template = Path(__file__).resolve().parents[1]
     with tempfile.TemporaryDirectory() as work:
         lines = explain_swaps(swaps, recorded, data, template, Path(work), before, answers_file,
                               then="the recopy switched it to", refused_only=True)  # fmt: skip
