@@ -35,7 +35,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from lab import standins
+from lab import locks, standins
 from lab.paths import CACHE
 
 ACT_VERSION = "0.2.89"
@@ -101,10 +101,11 @@ def tool_cache(action_cache: Path, uv_version: str) -> Path:
     setup-uv's tc.cacheDir leaves it: uv/<version>/<arch>/{uv,uvx} and <arch>.complete. The
     binaries are uv's PyPI wheel's, kept in the lab's cache."""
     kept = CACHE / "act-uv" / uv_version
-    if not (kept / "uv" / "uvx").exists():
-        shutil.rmtree(kept, ignore_errors=True)
-        kept.mkdir(parents=True)
-        standins.uv_binaries(uv_version, kept)
+    with locks.artefact(f"act-uv-{uv_version}"):
+        if not (kept / "uv" / "uvx").exists():
+            shutil.rmtree(kept, ignore_errors=True)
+            kept.mkdir(parents=True)
+            standins.uv_binaries(uv_version, kept)
     cache = action_cache / "tool_cache"
     folder = cache / "uv" / uv_version / uv_arch()
     folder.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,7 @@ without the buildx plugin does not; `COPIER_UV_DOCKER_CLIENT` picks another one.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import shutil
 import signal
@@ -18,14 +19,17 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
 from lab import debian
 from lab.paths import CACHE
+
+# What a process exports so that every `docker` it and its subprocesses run reach the engine.
+EXPORTED = ("DOCKER_HOST", "DOCKER_BUILDKIT", "DOCKER_CONFIG")
 
 
 @dataclass
@@ -35,6 +39,7 @@ class Engine:
     process: subprocess.Popen[bytes] | None = None
     lock: IO[str] | None = None
     standins: set[str] = field(default_factory=set)
+    started: bool = False  # by this run, rather than found answering
 
     def __call__(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(
@@ -93,7 +98,10 @@ def start(docker: str) -> Engine | str:
     dockerd = str(sid_tree() / "usr/sbin/dockerd") if SID else shutil.which("dockerd")
     dockerd = dockerd or "/usr/sbin/dockerd"
     if not Path(dockerd).exists():
-        return "no Docker engine answers and dockerd is not installed"
+        return (
+            "no Docker engine answers and dockerd is not installed"
+            " (Debian: apt-get install docker.io)"
+        )
     if os.geteuid() != 0:
         return "no Docker engine answers and starting dockerd needs root"
     # The data root is kept between runs (base images, build cache); the socket's folder is
@@ -136,8 +144,11 @@ def start(docker: str) -> Engine | str:
             stderr=subprocess.STDOUT,
             start_new_session=True,
             env=env,
+            # The daemon holds the data root's lock too: the lock lasts as long as it does,
+            # whichever process of the run started it (shared() below).
+            pass_fds=(lock.fileno(),),
         )
-    engine = Engine(docker, env, process, lock)
+    engine = Engine(docker, env, process, lock, started=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -154,7 +165,7 @@ def connect() -> Engine | str:
     """The engine that answers, else one started here; else the reason why there is none."""
     docker = client()
     if docker is None:
-        return "no docker client is installed"
+        return "no docker client is installed (Debian: apt-get install docker.io)"
     env = {**os.environ, "DOCKER_BUILDKIT": "1"}
     if not SID and answers(docker, env):
         return Engine(docker, env)
@@ -169,9 +180,7 @@ def running() -> Iterator[Engine | str]:
     if isinstance(engine, str):
         yield engine
         return
-    saved = {
-        key: os.environ.get(key) for key in ("DOCKER_HOST", "DOCKER_BUILDKIT", "DOCKER_CONFIG")
-    }
+    saved = {key: os.environ.get(key) for key in EXPORTED}
     os.environ.update({key: engine.env[key] for key in saved if key in engine.env})
     # A plain `kill` must stop the daemon too: turn SIGTERM into an exit that runs `finally`.
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
@@ -185,3 +194,65 @@ def running() -> Iterator[Engine | str]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+# A test run's folder, shared by its pytest-xdist workers (the controller makes it).
+RUN = "COPIER_UV_DOCKER_RUN"
+# What the engine's environment adds to a process's own, for the others of the run.
+ENGINE_KEYS = ("DOCKER_HOST", "DOCKER_BUILDKIT", "DOCKER_CONFIG", "PATH")
+
+
+def shared(folder: Path, prepare: Callable[[Engine], set[str]]) -> Engine | str:
+    """The run's one engine, for every worker process of it: the first to ask connects to the
+    engine that answers or starts one, and runs prepare() (the base images) once; the others
+    wait for it, then get the same engine. The run's controller stops a started daemon with
+    stop_shared(folder) when the run ends: a worker that finishes first must not."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        state = folder / "engine.json"
+        if state.exists():
+            saved = json.loads(state.read_text())
+            env = {**os.environ, **saved["env"]}
+            started = saved["pid"] is not None
+            return Engine(saved["client"], env, standins=set(saved["standins"]), started=started)
+        engine = connect()
+        if isinstance(engine, str):
+            return engine
+        pid = engine.process.pid if engine.process else None
+        # Written before prepare(): a failed preparation still leaves the daemon to stop.
+        delta = {k: engine.env[k] for k in ENGINE_KEYS if k in engine.env}
+        record: dict[str, object] = {"client": engine.client, "env": delta, "pid": pid}
+        record["standins"] = []
+        state.write_text(json.dumps(record))
+        if engine.lock is not None:
+            engine.lock.close()  # the daemon holds the data root's lock from now on
+            engine.lock = None
+        engine.standins = prepare(engine)
+        record["standins"] = sorted(engine.standins)
+        state.write_text(json.dumps(record))
+        return engine
+
+
+def stop_shared(folder: Path, seconds: float = 30) -> None:
+    """Stop the daemon this run started, if it did; then forget the run's folder."""
+    state = folder / "engine.json"
+    pid = json.loads(state.read_text())["pid"] if state.exists() else None
+    if pid is not None:
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + seconds
+            while alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def alive(pid: int) -> bool:
+    """Whether a process runs (a zombie, exited but not yet reaped, does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"

@@ -3,15 +3,42 @@ project from this working tree, and a generated app made to run until it is stop
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 from lab.paths import ROOT
+
+# A plain copy of this working tree that renders stand on (the tests make one per run).
+SOURCE = "COPIER_UV_DOCKER_SOURCE"
+
+
+def source() -> Path:
+    """What copies render from: the run's plain copy of this working tree, else the repository
+    itself. Copier renders a plain folder in place, while it clones a git repository, dirty
+    changes included, on every render (0.5-0.7 s against 0.3-0.4 s a render, measured here)."""
+    return Path(os.environ.get(SOURCE, ROOT))
+
+
+def plain_copy(destination: Path) -> Path:
+    """Copy this repository's files as git sees them (tracked and untracked, not ignored) into
+    destination, without .git."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    for name in filter(None, listed.stdout.split("\0")):
+        if (ROOT / name).is_file():
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, destination / name)
+    return destination
 
 
 def copy_args(destination: Path, **answers: object) -> list[str]:
     """`copier` arguments that generate a project here, tasks run, other answers defaulted."""
     data = [arg for key, value in answers.items() for arg in ("--data", f"{key}={value}")]
-    return ["copy", "--trust", "--defaults", *data, str(ROOT), str(destination)]
+    return ["copy", "--trust", "--defaults", *data, str(source()), str(destination)]
 
 
 # A long-running app: the template's main() printing in a loop instead of once, its signal

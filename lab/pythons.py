@@ -20,6 +20,7 @@ import sys
 from functools import cache
 from pathlib import Path
 
+from lab import locks
 from lab.paths import CACHE
 from lab.template import PYTHON_CHOICES
 
@@ -55,38 +56,37 @@ def debian_packages() -> str:
 def debian_root(mirror: str) -> Path:
     """A Debian sid minbase root with Debian's python{v} packages, made once and cached."""
     root = CACHE / f"rootfs-{DEBIAN_SUITE}-pythons"
-    if (root / "etc" / "debian_version").exists():
-        return root
+    with locks.artefact(root.name):
+        if not (root / "etc" / "debian_version").exists():
+            _debootstrap(root, mirror)
+    return root
+
+
+def _debootstrap(root: Path, mirror: str) -> None:
     partial = root.with_name(root.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
+    locks.remove_tree(partial)
     partial.parent.mkdir(parents=True, exist_ok=True)
     log(f"debootstrap {DEBIAN_SUITE} with {debian_packages()} from {mirror} (about 30 s)")
-    subprocess.run(
-        [
-            "debootstrap",
-            "--variant=minbase",
-            f"--include={debian_packages()}",
-            DEBIAN_SUITE,
-            str(partial),
-            mirror,
-        ],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
+    locks.debootstrap(DEBIAN_SUITE, debian_packages(), partial, mirror)
     for junk in ("var/lib/apt/lists", "var/cache/apt", "usr/share/doc", "usr/share/man"):
         shutil.rmtree(partial / junk, ignore_errors=True)
         (partial / junk).mkdir(parents=True)
+    locks.unmount_below(partial)
     partial.rename(root)
-    return root
 
 
 def host_root(mirror: str) -> Path:
     """A copy of the sid root whose interpreters run on this host (patched loader and rpath)."""
     root = CACHE / "pythons" / "sid-root"
-    if (root / "etc" / "debian_version").exists():
-        return root
+    with locks.artefact("pythons-sid-root"):
+        if not (root / "etc" / "debian_version").exists():
+            _patched_copy(root, mirror)
+    return root
+
+
+def _patched_copy(root: Path, mirror: str) -> None:
     partial = root.with_name(root.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
+    locks.remove_tree(partial)
     partial.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run(["cp", "-a", str(debian_root(mirror)), str(partial)], check=True)
     for version in DEBIAN_PYTHONS:
@@ -103,7 +103,6 @@ def host_root(mirror: str) -> Path:
             check=True,
         )
     partial.rename(root)
-    return root
 
 
 def ensure_host(versions: list[str], mirror: str | None) -> list[str]:

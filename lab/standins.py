@@ -39,7 +39,7 @@ import zipfile
 from pathlib import Path
 from typing import NamedTuple
 
-from lab import distroless, pythons
+from lab import distroless, locks, pythons
 from lab.debian import mirror as debian_mirror
 from lab.paths import CACHE
 from lab.record import RECORD, published, record
@@ -93,25 +93,20 @@ def is_standin(docker: str, name: str) -> bool:
 def rootfs(debian: str) -> Path:
     """A trimmed Debian minbase tree, made once and kept in the cache."""
     root = CACHE / f"rootfs-{debian}"
-    if (root / "etc" / "debian_version").exists():
-        return root
-    shutil.rmtree(root, ignore_errors=True)
+    with locks.artefact(root.name):
+        if not (root / "etc" / "debian_version").exists():
+            _debootstrap(root, debian)
+    return root
+
+
+def _debootstrap(root: Path, debian: str) -> None:
+    locks.remove_tree(root)
     root.parent.mkdir(parents=True, exist_ok=True)
     mirror = debian_mirror()
     log(f"debootstrap {debian} from {mirror} (about 40 s)")
     partial = root.with_name(root.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    run(
-        [
-            "debootstrap",
-            "--variant=minbase",
-            f"--include={DEBIAN_PACKAGES}",
-            debian,
-            str(partial),
-            mirror,
-        ],
-        stdout=subprocess.DEVNULL,
-    )
+    locks.remove_tree(partial)
+    locks.debootstrap(debian, DEBIAN_PACKAGES, partial, mirror)
     for junk in (
         "var/lib/apt/lists",
         "var/cache/apt",
@@ -124,8 +119,8 @@ def rootfs(debian: str) -> Path:
         shutil.rmtree(partial / junk, ignore_errors=True)
         (partial / junk).mkdir(parents=True)
     shutil.copyfile(HOST_CA_BUNDLE, partial / "etc/ssl/certs/ca-certificates.crt")
+    locks.unmount_below(partial)
     partial.rename(root)
-    return root
 
 
 def python_tree(version: str, debian: str, scratch: Path) -> Path:
@@ -309,20 +304,30 @@ def ensure(
     """Make sure every published base image exists: kept if present, pulled if possible, else
     stood in (unless pull_only). Returns the names that are stand-ins."""
     images = wanted(versions, uv_version, debian)
-    missing = []
-    for name in sorted(images):
-        if image_exists(docker, name):
-            continue
-        pulled = subprocess.run([docker, "pull", "-q", name], capture_output=True, check=False)
-        if pulled.returncode != 0:
-            missing.append(name)
-    if missing and pull_only:
-        raise SystemExit(f"standins: cannot pull {', '.join(missing)} and stand-ins are off")
-    if missing:
-        log(f"cannot pull {', '.join(missing)}: building stand-ins")
-        with tempfile.TemporaryDirectory(prefix="standins-") as scratch:
-            make(docker, missing, uv_version, debian, Path(scratch))
+    # One maker per engine at a time: two workers, or a run beside the benchmark, share it.
+    with locks.artefact(f"standins-{engine_id(docker)}"):
+        missing = []
+        for name in sorted(images):
+            if image_exists(docker, name):
+                continue
+            pulled = subprocess.run([docker, "pull", "-q", name], capture_output=True, check=False)
+            if pulled.returncode != 0:
+                missing.append(name)
+        if missing and pull_only:
+            raise SystemExit(f"standins: cannot pull {', '.join(missing)} and stand-ins are off")
+        if missing:
+            log(f"cannot pull {', '.join(missing)}: building stand-ins")
+            with tempfile.TemporaryDirectory(prefix="standins-") as scratch:
+                make(docker, missing, uv_version, debian, Path(scratch))
     return {name for name in images if is_standin(docker, name)}
+
+
+def engine_id(docker: str) -> str:
+    """The engine's own ID (`docker info`), or its address when it gives none."""
+    info = subprocess.run(
+        [docker, "info", "--format", "{{.ID}}"], capture_output=True, text=True, check=False
+    )
+    return info.stdout.strip() or os.environ.get("DOCKER_HOST", "default")
 
 
 def make(docker: str, names: list[str], uv_version: str, debian: str, scratch: Path) -> None:

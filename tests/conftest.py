@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
+import tempfile
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -28,29 +30,69 @@ from helpers import (
     stand_in_note,
 )
 from hypothesis import HealthCheck, settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 
-from lab import debian, pythons, standins
-from lab.engine import running
+from lab import debian, locks, pythons, standins
+from lab.engine import EXPORTED, RUN, Engine, shared, stop_shared
+from lab.project import SOURCE, plain_copy
 from lab.template import with_python
 
-# Hypothesis: a default run that fits CI, and a deeper one (HYPOTHESIS_PROFILE=deep).
+# Hypothesis: the default run fits CI and draws the same examples every time (derandomized, no
+# example database), so that a verdict never depends on the draw; the deeper one
+# (HYPOTHESIS_PROFILE=deep) draws anew on every run, to explore. What it finds is kept as an
+# explicit @example beside the test.
 settings.register_profile(
     "default",
     max_examples=25,
     deadline=None,
+    derandomize=True,
+    database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.differing_executors],
 )
-settings.register_profile("deep", parent=settings.get_profile("default"), max_examples=500)
+settings.register_profile(
+    "deep",
+    parent=settings.get_profile("default"),
+    max_examples=500,
+    derandomize=False,
+    database=DirectoryBasedExampleDatabase(ROOT / ".hypothesis" / "examples"),
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 def pytest_configure(config) -> None:
     """Once, before any worker starts: a real interpreter for every python_version choice,
-    pyenv's or Debian's (lab/pythons.py), where this machine can make them."""
+    pyenv's or Debian's (lab/pythons.py), where this machine can make them; and the run's
+    folder, where its workers share one Docker engine (lab/engine.py's shared())."""
     if hasattr(config, "workerinput"):
+        config.option.template = os.environ[SOURCE]  # pytest-copie's template
         return
     mirror = None if pythons.can_provide() else debian.mirror()
     pythons.ensure_host(PYTHON_CHOICES, mirror)
+    os.environ[RUN] = tempfile.mkdtemp(prefix="copier-uv-docker-run-")
+    # Renders stand on a plain copy of this working tree, made once for the run's workers.
+    os.environ[SOURCE] = str(plain_copy(Path(os.environ[RUN]) / "template"))
+    config.option.template = os.environ[SOURCE]
+    # A `kill` of the run (a cancelled CI job) ends it as Ctrl-C does: the engine is stopped.
+    signal.signal(signal.SIGTERM, interrupted)
+
+
+def interrupted(signum, frame) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def pytest_unconfigure(config) -> None:
+    """The run's engine, started by whichever worker needed it first, stops with the run."""
+    if not hasattr(config, "workerinput") and RUN in os.environ:
+        stop_shared(Path(os.environ.pop(RUN)))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items) -> None:
+    """A test is an engine test (marker `docker`) when it uses the engine, through any fixture:
+    `-m "not docker"` then runs every test that needs none, wherever it is."""
+    for item in items:
+        if "docker" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.docker)
 
 
 @pytest.fixture
@@ -66,24 +108,29 @@ def generated(copie):
     return generate
 
 
+def base_images(engine: Engine) -> set[str]:
+    """Every base image the variants need, pulled or stood in: the names that are stand-ins."""
+    versions = {DEFAULT_PYTHON, *(v for _, v in IMAGE_VARIANTS)} & set(lockable_pythons())
+    pull_only = bool(os.environ.get("COPIER_UV_DOCKER_NO_STANDINS"))
+    return standins.ensure(engine.client, sorted(versions), UV_VERSION, DEBIAN, pull_only)
+
+
 @pytest.fixture(scope="session")
 def docker():
-    """A Docker engine with every base image the variants need, pulled or stood in."""
-    versions = {DEFAULT_PYTHON, *(v for _, v in IMAGE_VARIANTS)} & set(lockable_pythons())
-    with running() as engine:
-        if isinstance(engine, str):
-            missing(engine)
-        try:
-            engine.standins = standins.ensure(
-                engine.client,
-                sorted(versions),
-                UV_VERSION,
-                DEBIAN,
-                pull_only=bool(os.environ.get("COPIER_UV_DOCKER_NO_STANDINS")),
-            )
-        except (OSError, subprocess.CalledProcessError, SystemExit) as error:
-            missing(f"base images can be neither pulled nor stood in: {error}")
-        yield engine
+    """The run's Docker engine, one for all the workers, with every base image the variants
+    need, pulled or stood in."""
+    try:
+        engine = shared(Path(os.environ[RUN]), base_images)
+    except (OSError, subprocess.CalledProcessError, SystemExit) as error:
+        missing(
+            f"base images can be neither pulled nor stood in: {error}"
+            " (stand-ins need Debian's apt-get install debootstrap)"
+        )
+    if isinstance(engine, str):
+        missing(engine)
+    # Every `docker` this worker runs, and its subprocesses, reach that engine.
+    os.environ.update({key: engine.env[key] for key in EXPORTED if key in engine.env})
+    return engine
 
 
 @pytest.fixture(autouse=True)
@@ -91,7 +138,7 @@ def _report_docker_setup(request) -> None:
     """Each image test records which engine and base images it used, for the summary."""
     if "docker" in request.fixturenames:
         engine = request.getfixturevalue("docker")
-        where = "started by the tests" if engine.process else "already running"
+        where = "started by the tests" if engine.started else "already running"
         server = engine("version", "--format", "{{.Server.Version}}", check=False).stdout.strip()
         where = f"Docker {server}, {where}"
         bases = (
@@ -166,13 +213,26 @@ def podman(docker) -> list[str]:
         values = computed(base_image=base_image, python_version=python_for(base_image))
         names |= {values["runtime_image"]}
         names |= {values["base_images"][base_image]["dev"]} - {"builder"}
-    for name in sorted(names):
-        saved = subprocess.Popen([docker.client, "save", name], env=docker.env, stdout=PIPE)
-        loaded = subprocess.run([found, "load", "-q"], stdin=saved.stdout, capture_output=True)
-        assert saved.wait() == 0 and loaded.returncode == 0, loaded.stderr
-        if "/" not in name.split(":")[0]:  # Docker Hub's short names: podman says localhost/
-            run_ok([found, "tag", f"localhost/{name}", f"docker.io/library/{name}"], Path.cwd())
+    # One worker at a time moves them; an image Podman holds under the same ID stays.
+    with locks.artefact("podman-images"):
+        for name in sorted(names):
+            if image_id([docker.client], name, docker.env) == image_id([found], name):
+                continue
+            saved = subprocess.Popen([docker.client, "save", name], env=docker.env, stdout=PIPE)
+            loaded = subprocess.run([found, "load", "-q"], stdin=saved.stdout, capture_output=True)
+            assert saved.wait() == 0 and loaded.returncode == 0, loaded.stderr
+            if "/" not in name.split(":")[0]:  # Docker Hub's short names: podman says localhost/
+                run_ok([found, "tag", f"localhost/{name}", f"docker.io/library/{name}"], Path.cwd())
     return [found]
+
+
+def image_id(client: list[str], name: str, env: dict[str, str] | None = None) -> str | None:
+    """An image's ID (its config's digest) as a client sees it, or None if it has none."""
+    found = subprocess.run(
+        [*client, "image", "inspect", "--format", "{{.Id}}", name],
+        capture_output=True, text=True, env=env, check=False,
+    )  # fmt: skip
+    return found.stdout.strip().removeprefix("sha256:") or None if found.returncode == 0 else None
 
 
 # Warnings raised from this repository's files fail the run (pytest-xdist's workers send theirs

@@ -11,7 +11,6 @@ import importlib.util
 import os
 import re
 import shlex
-import shutil
 import socket
 import subprocess
 import sys
@@ -25,7 +24,8 @@ from typing import Any
 from lab import machine
 from lab.engine import sid_tree
 from lab.paths import ROOT
-from lab.project import copy_args, long_running
+from lab.project import copy_args, long_running, plain_copy
+from lab.project import source as plain_source
 from lab.pythons import lockable_pythons
 from lab.record import published as is_published
 from lab.record import record
@@ -34,6 +34,7 @@ from lab.template import (
     COPIER_YML,
     DEBIAN,
     DEFAULT_PYTHON,
+    KINDS,
     PYTHON_CHOICES,
     UV_VERSION,
     VARIANTS,
@@ -50,6 +51,7 @@ __all__ = [
     "COPIER_YML",
     "DEBIAN",
     "DEFAULT_PYTHON",
+    "KINDS",
     "PYTHON_CHOICES",
     "UV_VERSION",
     "VARIANTS",
@@ -98,6 +100,29 @@ IMAGE_VARIANTS: list[tuple[str, str]] = [
 ]
 
 
+def one_each(bases: list[str], kinds: list[str]) -> list[tuple[str, str]]:
+    """(base_image, kind) pairs that take every base image and every kind at least once, for a
+    client whose work depends on each alone: on the base image through the Dockerfile's stages,
+    on the kind through the project's files, which are the same on every base image
+    (test_tooling.py's test_the_python_files_and_their_settings_do_not_depend_on_the_base_image)."""
+    count = max(len(bases), len(kinds))
+    return [(bases[i % len(bases)], kinds[i % len(kinds)]) for i in range(count)]
+
+
+def engines_too(values: list[Any], *chosen: Any) -> list[Any]:
+    """Parameters of a test, the chosen ones marked `engines`: .ci/run runs those again on the
+    second engine (what differs between engines: every base image and kind once, and what the
+    client's version decides), the others once."""
+    import pytest
+
+    return [
+        pytest.param(*(v if isinstance(v, tuple) else (v,)), marks=pytest.mark.engines)
+        if v in chosen
+        else v
+        for v in values
+    ]
+
+
 def wait_for(what: str, probe: Callable[[], bool], seconds: float = 120) -> None:
     """Poll until probe() is true; fail the test, naming what never came, after `seconds`."""
     deadline = time.monotonic() + seconds
@@ -141,18 +166,58 @@ def stand_in_note(docker: Any, project: Path) -> str:
 REQUIRE = "COPIER_UV_DOCKER_REQUIRE"
 
 
+CI_RUN = ROOT / ".ci" / "run"
+# How a reason names the install that provides what is missing: Debian's package, npm's folder,
+# PyPI's package (which the dev environment's uv.lock holds).
+INSTALLS = re.compile(
+    r"apt-get install ([\w.+-]+(?: [\w.+-]+)*)|npm ci --prefix (\S+)|PyPI ([\w.-]+)"
+)
+
+
+def ci_step(reason: str) -> str:
+    """Which line of .ci/run installs what this reason says is missing, for a CI failure."""
+    lines = CI_RUN.read_text().splitlines()
+    wanted = [
+        (word, kind)
+        for match in INSTALLS.finditer(reason)
+        for kind, words in zip(("apt", "npm", "pypi"), match.groups(), strict=True)
+        if words
+        for word in words.split()
+    ]
+    if not wanted:
+        return ".ci/run installs nothing this reason names"
+    steps = []
+    for word, kind in wanted:
+        if kind == "pypi":
+            steps.append(f"{word} comes with the dev environment (uv.lock), which `uv run` syncs")
+            continue
+        found = [
+            f".ci/run line {number}: `{line.strip()}`"
+            for number, line in enumerate(lines, 1)
+            if not line.lstrip().startswith("#")
+            and ("apt-get install" if kind == "apt" else "npm") in line
+            and word in line.split()
+        ]
+        steps.append(found[0] if found else f"no line of .ci/run installs {word}")
+    return "; ".join(steps)
+
+
 def missing(reason: str) -> None:
-    """Skip for something this machine lacks, or fail where nothing may be missing (CI)."""
+    """Skip for something this machine lacks, or fail where nothing may be missing (CI), naming
+    the step of .ci/run that installs it."""
     import pytest
 
     if os.environ.get(REQUIRE):
-        pytest.fail(f"{REQUIRE} is set, but {reason}", pytrace=False)
+        pytest.fail(f"{REQUIRE} is set, but {reason} ({ci_step(reason)})", pytrace=False)
     pytest.skip(reason)
 
 
 def require_python(version: str) -> None:
     if version not in lockable_pythons():
-        missing(f"uv finds no Python {version} here (`python -m lab pythons` makes one, as root)")
+        missing(
+            f"uv finds no Python {version} here (`python -m lab pythons` makes one, as root,"
+            " with Debian's apt-get install debootstrap patchelf)"
+        )
 
 
 HOOK = ROOT / "hooks" / "tasks.py"
@@ -271,21 +336,17 @@ def path_without(tmp_path: Path, *missing: str) -> Path:
 def copy_working_tree(destination: Path) -> Path:
     """Copy this repository's files as git sees them (tracked and untracked, not ignored) into
     destination: the template as a test's throwaway git copy starts from."""
-    listed = run_ok(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], ROOT)
-    for name in filter(None, listed.stdout.split("\0")):
-        if (ROOT / name).is_file():
-            (destination / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, destination / name)
-    return destination
+    return plain_copy(destination)
 
 
-def render(destination: Path, **answers: object) -> Path:
-    """Render the template in-process with copier's API, tasks skipped: the fast path. A base
-    image of one Python gets that Python unless the test names one (lab.template.with_python)."""
+def render(destination: Path, source: Path | None = None, **answers: object) -> Path:
+    """Render the template in-process with copier's API, tasks skipped: the fast path, from the
+    run's plain copy of this working tree unless a source is given. A base image of one Python
+    gets that Python unless the test names one (lab.template.with_python)."""
     import copier as copier_api
 
     copier_api.run_copy(
-        str(ROOT),
+        str(source or plain_source()),
         str(destination),
         data=with_python(answers),
         defaults=True,

@@ -29,12 +29,18 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
-from helpers import UV_VERSION, copier, copy_working_tree, missing, path_without, run_ok
+from helpers import (
+    UV_VERSION,
+    copier,
+    copy_working_tree,
+    engines_too,
+    missing,
+    path_without,
+    run_ok,
+)
 from test_workflows import ACTIONS
 
 from lab import act as lab_act
-
-pytestmark = pytest.mark.docker
 
 OWNER = "Owner"
 # The stand-in repository's name has capitals: registry names may not (the image job lowercases).
@@ -268,14 +274,17 @@ def assert_image_inputs(ran: Ran, repository: str, *, push: bool, tag_run: bool)
 # through the default branch's run (a service's waits for its health check, 10 s and more).
 @pytest.mark.parametrize(
     ("kind", "event"),
-    [
-        ("script", "branch"),
+    engines_too(
+        [
+            ("script", "branch"),
+            ("script", "default-branch"),
+            ("script", "tag"),
+            ("script", "pull-request"),
+            ("service", "default-branch"),
+            ("package", "default-branch"),
+        ],
         ("script", "default-branch"),
-        ("script", "tag"),
-        ("script", "pull-request"),
-        ("service", "default-branch"),
-        ("package", "default-branch"),
-    ],
+    ),
 )
 def test_ci_runs_its_jobs_under_act_and_pushes_only_from_the_default_branch_and_tags(
     act, docker, ci_project, tmp_path: Path, kind: str, event: str

@@ -334,10 +334,29 @@ YAML_TYPED = st.one_of(
 @example(question="author_name", word="no")  # copier wrote the author as "False"
 @example(question="description", word="1.10")  # as "1.1"
 @example(question="description", word="on")
-def test_free_text_a_data_file_types_is_refused_and_its_text_lands_verbatim(question, word):
+@example(question="description", word="0b_")  # PyYAML types it as an int it cannot read
+@example(question="author_name", word="0x_")
+def test_free_text_a_data_file_types_is_refused_and_its_text_lands_verbatim(
+    tmp_path_factory, question, word
+):
     """`author_name: no` in a data file is YAML's false, which copier wrote as "False": free
-    text must be a YAML string, and one that is lands as written."""
-    value = yaml.safe_load(f"{question}: {word}")[question]
+    text must be a YAML string, and one that is lands as written. A word PyYAML's resolver
+    types but its constructor cannot read (`0b_`) stops Copier's own YAML load of the data
+    file, before the template is asked anything: nothing is written."""
+    try:
+        value = yaml.safe_load(f"{question}: {word}")[question]
+    except ValueError:
+        scratch = tmp_path_factory.mktemp("unreadable")
+        data = scratch / "answers.yml"
+        data.write_text(f"{question}: {word}\n")
+        destination = scratch / "out"
+        result = copier(
+            "copy", "--defaults", "--skip-tasks", "--data-file", str(data), str(ROOT),
+            str(destination),
+        )  # fmt: skip
+        assert result.returncode != 0 and not destination.exists(), result.stderr
+        assert "ValueError" in result.stderr
+        return
     if isinstance(value, str):
         with tempfile.TemporaryDirectory() as scratch:
             project = render(Path(scratch) / "p", **{question: value})

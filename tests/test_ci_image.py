@@ -11,8 +11,6 @@ import pytest
 import yaml
 from helpers import BASE_IMAGES, render, shipped_base
 
-pytestmark = pytest.mark.docker
-
 KINDS = ["script", "service", "package"]
 
 

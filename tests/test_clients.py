@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from helpers import (
     BASE_IMAGES,
+    engines_too,
     free_port,
     health_answers,
     long_running,
@@ -29,10 +30,8 @@ from helpers import (
 
 from lab import debian
 
-pytestmark = pytest.mark.docker
 
-
-@pytest.mark.parametrize("base_image", BASE_IMAGES)
+@pytest.mark.parametrize("base_image", engines_too(BASE_IMAGES, "python-slim"))
 def test_docker_stop_stops_a_long_running_app_cleanly_not_killed(docker, built, base_image):
     _, tag = built(base_image, prepare=long_running)
     container = docker("run", "-d", "--network", "none", tag).stdout.strip()
@@ -120,8 +119,10 @@ def compose(docker, tmp_path_factory) -> dict[str, str]:
 
 
 @pytest.mark.parametrize(
-    ("base_image", "kind"), [(b, "script") for b in BASE_IMAGES] + [("python-slim", "service")]
-)
+    ("base_image", "kind"),
+    engines_too([(b, "script") for b in BASE_IMAGES] + [("python-slim", "service")],
+                ("python-slim", "service")),
+)  # fmt: skip
 def test_compose_watch_syncs_edits_restarts_and_rebuilds_on_dependency_changes(
     docker, compose, generated, base_image, kind
 ):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from helpers import copier, copy_args, image
 
 from lab import distroless
@@ -38,7 +37,6 @@ print(os.path.exists("/var/lib/dpkg/status"))
 """
 
 
-@pytest.mark.docker
 def test_the_distroless_image_has_no_shell_no_package_manager_and_no_root(docker, built):
     _, tag = built("distroless", "script")
     ran = docker("run", "--rm", "--network", "none", tag, "python", "-c", NOTHING_TO_RUN)
@@ -55,7 +53,6 @@ def test_the_distroless_image_has_no_shell_no_package_manager_and_no_root(docker
     assert shell.returncode != 0 and "executable file not found" in shell.stderr
 
 
-@pytest.mark.docker
 def test_the_venv_runs_the_interpreter_of_the_distroless_image_itself(docker, built):
     _, tag = built("distroless", "script")
     in_app = docker("run", "--rm", "--network", "none", tag, "python", "-c", WHICH_PYTHON)
@@ -65,7 +62,6 @@ def test_the_venv_runs_the_interpreter_of_the_distroless_image_itself(docker, bu
     assert in_app.stdout.startswith(f"/usr/bin/python{distroless.PYTHON} ")
 
 
-@pytest.mark.docker
 def test_the_distroless_base_holds_the_packages_google_lists_and_no_others(docker):
     base = image("runtime_image", **ANSWERS)
     ran = docker("run", "--rm", "--network", "none", base, "-c", PACKAGES)
@@ -110,7 +106,6 @@ print(json.dumps(sorted(unlisted)))
 """
 
 
-@pytest.mark.docker
 def test_the_distroless_base_holds_no_file_outside_its_packages_but_configuration(docker):
     base = image("runtime_image", **ANSWERS)
     # -B: no bytecode of the probe's imports written, as a root user's would be.

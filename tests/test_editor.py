@@ -21,12 +21,10 @@ import uuid
 from pathlib import Path
 
 import pytest
-from helpers import BASE_IMAGES, missing, run_ok
+from helpers import BASE_IMAGES, KINDS, engines_too, missing, one_each, run_ok
 
 from lab import debian
 from lab.clients import devcontainer_cli
-
-pytestmark = pytest.mark.docker
 
 # The developer, on the host: not root, and not the image's uid 1000 either, so the test sees
 # the CLI give the container's user this uid (updateRemoteUserUID). The CLI runs as root here
@@ -89,8 +87,9 @@ def not_owned_by(folder: Path, uid: int) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("kind", ["script", "service", "package"])
-@pytest.mark.parametrize("base_image", BASE_IMAGES)
+@pytest.mark.parametrize(
+    ("base_image", "kind"), engines_too(one_each(BASE_IMAGES, KINDS), ("python-slim", "script"))
+)
 def test_the_dev_containers_cli_opens_the_project_and_its_checks_pass_as_the_developer(
     docker, devcontainer, generated, base_image, kind
 ):

@@ -28,6 +28,7 @@ from helpers import (
     DEFAULT_PYTHON,
     copier,
     copy_working_tree,
+    engines_too,
     missing,
     render,
     run_ok,
@@ -36,8 +37,6 @@ from helpers import (
 
 from lab.clients import gitlab_ci_local
 from lab.clients.gitlab import DEFAULT_BRANCH, PROJECT_PATH, SERVER, GitlabCiLocal, checkout
-
-pytestmark = pytest.mark.docker
 
 KINDS = ["script", "service", "package"]
 
@@ -149,7 +148,7 @@ def test_every_image_job_runs_the_smoke_lines_in_dind_before_building_both_platf
         assert job["script"].index(both) >= len(smoke), name
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", engines_too(KINDS, "script"))
 def test_the_checks_job_passes_in_its_image(gitlab, generated, kind):
     project = generated(project_name=f"gl-{uuid.uuid4().hex[:8]}", project_kind=kind, ci="gitlab")
     checkout(project)

@@ -23,8 +23,10 @@ from helpers import (
     copier,
     copy_args,
     docker_clients,
+    engines_too,
     image,
     missing,
+    python_for,
     render,
     require_python,
     run_ok,
@@ -34,8 +36,6 @@ from helpers import (
 from hypothesis import given, settings
 
 from lab import debian
-
-pytestmark = pytest.mark.docker
 
 
 def cached_steps(log: str) -> dict[str, bool]:
@@ -64,7 +64,10 @@ def dependency_step(steps: dict[str, bool]) -> bool:
     return cached
 
 
-@pytest.mark.parametrize(("base_image", "python"), IMAGE_VARIANTS)
+@pytest.mark.parametrize(
+    ("base_image", "python"),
+    engines_too(IMAGE_VARIANTS, *[(b, python_for(b)) for b in BASE_IMAGES]),
+)
 def test_image_builds_and_runs_offline_printing_the_greeting(
     docker, build, generated, base_image: str, python: str
 ):
@@ -239,7 +242,7 @@ def test_dependency_added_with_uv_add_is_importable_in_the_container(
     assert imported.stdout == "&lt;ok&gt;\n"
 
 
-@pytest.mark.parametrize("base_image", BASE_IMAGES)
+@pytest.mark.parametrize("base_image", engines_too(BASE_IMAGES, "python-slim"))
 def test_code_change_reuses_the_dependency_layer_and_a_lock_change_rebuilds_it(
     docker, build, generated, base_image: str
 ):
@@ -299,6 +302,7 @@ def assert_built_at_copy(docker, project: Path, env: dict[str, str]) -> None:
         docker("image", "rm", "--force", tag, check=False)
 
 
+@pytest.mark.engines  # the hook's BuildKit check and build, by this client
 def test_docker_build_answer_builds_the_image_tagged_with_the_project_name(
     tmp_path: Path, docker, docker_first_on_path
 ):
@@ -319,6 +323,7 @@ def test_failed_build_at_copy_keeps_the_project_and_says_what_to_run(
     assert docker("image", "inspect", "failing", check=False).returncode != 0
 
 
+@pytest.mark.engines
 def test_without_buildkit_the_hook_says_so_before_building(
     tmp_path: Path, docker, docker_first_on_path
 ):

@@ -7,12 +7,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers import BASE_IMAGES, wait_for
-
-pytestmark = pytest.mark.docker
+from helpers import BASE_IMAGES, engines_too, wait_for
 
 
-@pytest.mark.parametrize("base_image", BASE_IMAGES)
+@pytest.mark.parametrize("base_image", engines_too(BASE_IMAGES, "distroless"))
 def test_service_becomes_healthy_answers_and_stops_cleanly(docker, built, base_image):
     _, tag = built(base_image, "service", port=8123)
     container = docker("run", "-d", "--network", "none", tag).stdout.strip()
@@ -34,7 +32,7 @@ def test_service_becomes_healthy_answers_and_stops_cleanly(docker, built, base_i
         docker("rm", "--force", container, check=False)
 
 
-@pytest.mark.parametrize("base_image", BASE_IMAGES)
+@pytest.mark.parametrize("base_image", engines_too(BASE_IMAGES, "uv"))
 def test_package_image_runs_its_entry_point_installed_from_the_wheel(docker, built, base_image):
     _, tag = built(base_image, "package")
     module = tag.replace("-", "_")

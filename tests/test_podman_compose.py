@@ -17,9 +17,16 @@ import uuid
 from pathlib import Path
 
 import pytest
-from helpers import BASE_IMAGES, free_port, health_answers, missing, run_ok, wait_for
-
-pytestmark = pytest.mark.docker
+from helpers import (
+    BASE_IMAGES,
+    KINDS,
+    free_port,
+    health_answers,
+    missing,
+    one_each,
+    run_ok,
+    wait_for,
+)
 
 CONTAINERS_CONF = """[containers]
 default_ulimits = ["nofile=1024:1024", "nproc=1000:1000"]
@@ -38,8 +45,7 @@ def podman_compose(podman, tmp_path_factory) -> tuple[str, dict[str, str]]:
     return found, {**os.environ, "CONTAINERS_CONF": str(conf)}
 
 
-@pytest.mark.parametrize("kind", ["script", "service", "package"])
-@pytest.mark.parametrize("base_image", BASE_IMAGES)
+@pytest.mark.parametrize(("base_image", "kind"), one_each(BASE_IMAGES, KINDS))
 def test_podman_compose_builds_runs_and_removes_the_app(
     podman, podman_compose, generated, base_image, kind
 ):

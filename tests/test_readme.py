@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 from pathlib import Path
 
 import yaml
@@ -12,16 +13,37 @@ from helpers import COPIER_YML, ROOT, run_ok
 README = (ROOT / "README.md").read_text()
 
 
-def fenced_commands() -> list[str]:
-    """The command lines of the README's sh blocks, without their comments."""
-    blocks = re.findall(r"```sh\n(.*?)```", README, re.S)
+def fenced_commands(text: str = README) -> list[str]:
+    """The command lines of a page's sh blocks, without their comments."""
+    blocks = re.findall(r"```sh\n(.*?)```", text, re.S)
     return [line.split("  #")[0].strip() for block in blocks for line in block.splitlines()]
 
 
-def test_readme_test_command_is_the_one_ci_runs():
-    assert "uv run pytest" in fenced_commands()
-    ci = (ROOT / ".ci" / "run").read_text().splitlines()
-    assert "uv run pytest" in ci
+def ci_runs() -> list[list[str]]:
+    """The test commands .ci/run runs, as argument lists (environment assignments first)."""
+    lines = (ROOT / ".ci" / "run").read_text().splitlines()
+    return [shlex.split(line) for line in lines if re.match(r"^(\w+=\S+ )*uv run pytest", line)]
+
+
+def test_readme_test_commands_are_the_ones_ci_runs():
+    """The README's full command, word for word, with only pytest's --durations added; its
+    fast command is the same minus the engine tests; the second pass is the one docs/ gives."""
+    commands = fenced_commands()
+    assert 'uv run pytest -m "not docker"' in commands and "uv run pytest" in commands
+    full, second = ci_runs()
+    assert full[:3] == ["uv", "run", "pytest"]
+    assert all(re.fullmatch(r"--durations=\d+", arg) for arg in full[3:]), full
+    assert second[0] == "COPIER_UV_DOCKER_ENGINE=sid" and "engines" in second
+    documented = fenced_commands((ROOT / "docs" / "testing.md").read_text())
+    assert shlex.join([a for a in second if not a.startswith("--durations=")]) in documented
+
+
+def test_readme_gives_how_long_each_test_command_takes():
+    section = README[README.index("## The tests") :]
+    lines = [line for line in section.splitlines() if line.startswith("uv run pytest")]
+    assert len(lines) == 2
+    for line in lines:
+        assert re.search(r"\(about \d+ min\)$", line), line
 
 
 def test_readme_lists_every_question_of_copier_yml():
@@ -50,10 +72,11 @@ def test_readme_generate_command_works_as_written_with_defaults(tmp_path: Path):
     assert answers["_src_path"] == str(ROOT)
 
 
-def test_readme_standins_command_names_the_pinned_uv_version():
+def test_the_standins_command_names_the_pinned_uv_version():
     from helpers import UV_VERSION, image
 
-    assert f"--uv-version {UV_VERSION}" in README
+    testing = (ROOT / "docs" / "testing.md").read_text()
+    assert f"--uv-version {UV_VERSION}" in testing
     assert image("uv_image") in README
 
 

