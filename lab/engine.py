@@ -205,31 +205,39 @@ ENGINE_KEYS = ("DOCKER_HOST", "DOCKER_BUILDKIT", "DOCKER_CONFIG", "PATH")
 def shared(folder: Path, prepare: Callable[[Engine], set[str]]) -> Engine | str:
     """The run's one engine, for every worker process of it: the first to ask connects to the
     engine that answers or starts one, and runs prepare() (the base images) once; the others
-    wait for it, then get the same engine. The run's controller stops a started daemon with
-    stop_shared(folder) when the run ends: a worker that finishes first must not."""
+    wait for it, then get the same engine (a failed prepare() is tried again by the next). The
+    run's controller stops a started daemon with stop_shared(folder) when the run ends: a
+    worker that finishes first must not."""
     folder.mkdir(parents=True, exist_ok=True)
     with (folder / "lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         state = folder / "engine.json"
         if state.exists():
-            saved = json.loads(state.read_text())
-            env = {**os.environ, **saved["env"]}
-            started = saved["pid"] is not None
-            return Engine(saved["client"], env, standins=set(saved["standins"]), started=started)
-        engine = connect()
-        if isinstance(engine, str):
-            return engine
-        pid = engine.process.pid if engine.process else None
-        # Written before prepare(): a failed preparation still leaves the daemon to stop.
-        delta = {k: engine.env[k] for k in ENGINE_KEYS if k in engine.env}
-        record: dict[str, object] = {"client": engine.client, "env": delta, "pid": pid}
-        record["standins"] = []
-        state.write_text(json.dumps(record))
-        if engine.lock is not None:
-            engine.lock.close()  # the daemon holds the data root's lock from now on
-            engine.lock = None
+            record = json.loads(state.read_text())
+            engine = Engine(record["client"], {**os.environ, **record["env"]})
+            engine.started = record["pid"] is not None
+            if record["ready"]:
+                engine.standins = set(record["standins"])
+                return engine
+        else:
+            found = connect()
+            if isinstance(found, str):
+                return found
+            engine = found
+            # Kept before prepare(): a failed preparation still leaves the daemon to stop.
+            record = {
+                "client": engine.client,
+                "env": {k: engine.env[k] for k in ENGINE_KEYS if k in engine.env},
+                "pid": engine.process.pid if engine.process else None,
+                "ready": False,
+                "standins": [],
+            }
+            state.write_text(json.dumps(record))
+            if engine.lock is not None:
+                engine.lock.close()  # the daemon holds the data root's lock from now on
+                engine.lock = None
         engine.standins = prepare(engine)
-        record["standins"] = sorted(engine.standins)
+        record.update(ready=True, standins=sorted(engine.standins))
         state.write_text(json.dumps(record))
         return engine
 

@@ -110,6 +110,7 @@ def generated(copie):
 
 def base_images(engine: Engine) -> set[str]:
     """Every base image the variants need, pulled or stood in: the names that are stand-ins."""
+    os.environ.update({key: engine.env[key] for key in EXPORTED if key in engine.env})
     versions = {DEFAULT_PYTHON, *(v for _, v in IMAGE_VARIANTS)} & set(lockable_pythons())
     pull_only = bool(os.environ.get("COPIER_UV_DOCKER_NO_STANDINS"))
     return standins.ensure(engine.client, sorted(versions), UV_VERSION, DEBIAN, pull_only)

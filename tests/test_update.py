@@ -167,18 +167,16 @@ def test_update_brings_the_template_changes_and_keeps_the_owners(project: Path):
     run_ok(["uv", "run", "--locked", "ruff", "check"], cwd=project)
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert answers["_commit"] == "v2.0.0"
-
-
-def test_update_runs_no_copy_task_and_relocks_exactly_once(project: Path):
-    result = update(project)
-    assert result.returncode == 0, result.stderr
+    # The update runs no copy task, and relocks exactly once.
     output = result.stdout + result.stderr
     assert "after-copy" not in output
     assert output.count("after-update") == 1
     assert output.count("copier-uv-docker: running") == 1
 
 
-def test_uv_lock_is_never_merged_by_copier(project: Path, template: Path):
+def test_skip_tasks_updates_the_files_runs_nothing_and_never_merges_uv_lock(
+    project: Path, template: Path
+):
     # The template renders no uv.lock: only the migration, in the destination, writes it.
     assert not list((template / "template").rglob("uv.lock*"))
     before = (project / "uv.lock").read_text()
@@ -186,11 +184,6 @@ def test_uv_lock_is_never_merged_by_copier(project: Path, template: Path):
     assert result.returncode == 0, result.stderr
     assert (project / "uv.lock").read_text() == before
     assert_clean_merge(project)
-
-
-def test_skip_tasks_updates_the_files_and_runs_nothing(project: Path):
-    result = update(project, "--skip-tasks")
-    assert result.returncode == 0, result.stderr
     assert "after-update" not in result.stdout + result.stderr
     assert "ruff" in (project / "pyproject.toml").read_text()
     stale = subprocess.run(["uv", "lock", "--check"], cwd=project, capture_output=True, check=False)
