@@ -24,16 +24,39 @@ from lab.record import published, record
 
 COPIER_YML: dict[str, Any] = load_template_config(ROOT / "copier.yml")
 
-PYTHON_CHOICES: list[str] = COPIER_YML["python_version"]["choices"]
+
+def choices(question: str) -> list[str]:
+    """A select question's values, in order (a choice may carry a validator beside its value)."""
+    listed = COPIER_YML[question]["choices"]
+    values = listed.values() if isinstance(listed, dict) else listed
+    return [value["value"] if isinstance(value, dict) else value for value in values]
+
+
+def choice_refusals(question: str) -> dict[str, str]:
+    """The validators of a select question's choices, by value: what disables a choice."""
+    listed = COPIER_YML[question]["choices"]
+    values = listed.values() if isinstance(listed, dict) else []
+    return {v["value"]: v["validator"] for v in values if isinstance(v, dict) and "validator" in v}
+
+
+PYTHON_CHOICES: list[str] = choices("python_version")
 DEFAULT_PYTHON: str = COPIER_YML["python_version"]["default"]
-BASE_IMAGES: list[str] = list(COPIER_YML["base_image"]["choices"].values())
-KINDS: list[str] = list(COPIER_YML["project_kind"]["choices"].values())
+BASE_IMAGES: list[str] = choices("base_image")
+KINDS: list[str] = choices("project_kind")
 UV_VERSION: str = COPIER_YML["uv_version"]["default"]
 DEBIAN: str = COPIER_YML["debian_release"]["default"]
 
 # The folder computed() pretends to render into: the README's example, for the defaults that
 # derive from the destination's name (project_name and what follows from it).
 FOLDER = Path("/nonexistent/my-app")
+
+
+# The select questions some of whose choices carry a validator.
+SELECTS = {
+    name
+    for name, spec in COPIER_YML.items()
+    if isinstance(spec, dict) and "choices" in spec and choice_refusals(name)
+}
 
 
 @cache
@@ -46,7 +69,10 @@ def _template() -> Template:
     template = Template(url=str(ROOT))
     template.__dict__.update(local_abspath=ROOT, vcs=None)
     template.__dict__["questions_data"] = {
-        name: {key: value for key, value in spec.items() if key != "validator"}
+        name: {
+            **{key: value for key, value in spec.items() if key != "validator"},
+            **({"choices": choices(name)} if name in SELECTS else {}),
+        }
         for name, spec in template.questions_data.items()
     }
     return template
@@ -119,3 +145,19 @@ def with_python(answers: dict[str, object]) -> dict[str, object]:
     if "base_image" in answers and "python_version" not in answers:
         return {**answers, "python_version": python_for(str(answers["base_image"]))}
     return answers
+
+
+def choice_refusal(question: str, value: str, **answers: object) -> str:
+    """Why this choice of a select question is refused for these answers ("" if it is not),
+    rendered from copier.yml's own validator of that choice."""
+    validator = choice_refusals(question).get(value, "")
+    return _jinja_env().from_string(validator).render(**computed(**answers)).strip()
+
+
+def is_asked(question: str, **answers: object) -> bool:
+    """Whether Copier asks this question, after these answers (its `when`)."""
+    when = COPIER_YML[question].get("when", True)
+    if isinstance(when, bool):
+        return when
+    rendered = _jinja_env().from_string(str(when)).render(**computed(**answers))
+    return rendered.strip().lower() not in {"", "false", "no", "0", "off", "n", "f"}

@@ -14,6 +14,8 @@ import yaml
 from helpers import COPIER_YML, PYTHON_CHOICES, base_image_published
 from hypothesis import strategies as st
 
+from lab.template import choices
+
 
 def fact(name: str) -> list[str]:
     """One of copier.yml's lists (written as one YAML string, so that copier renders it once)."""
@@ -26,7 +28,7 @@ STDLIB: list[str] = fact("stdlib_modules")
 KEYWORDS: list[str] = fact("python_keywords")
 RESERVED_MODULES: list[str] = fact("reserved_modules")
 RESERVED_COMMANDS: list[str] = fact("reserved_commands")
-KINDS: list[str] = list(COPIER_YML["project_kind"]["choices"].values())
+KINDS: list[str] = choices("project_kind")
 YES_OR_NO: list[str] = fact("yes_or_no")
 # The yes-or-no questions a user answers (the computed ones are never asked).
 ASKED_BOOLEANS = [
@@ -192,7 +194,7 @@ def accepted_answers(draw: st.DrawFn) -> dict[str, object]:
         "description": draw(DESCRIPTIONS),
         "author_name": draw(AUTHOR_NAMES),
         "author_email": draw(EMAILS),
-        "license": draw(st.sampled_from(list(COPIER_YML["license"]["choices"].values()))),
+        "license": draw(st.sampled_from(choices("license"))),
         "python_version": python,
         "base_image": base,
         "repository_url": draw(URLS),

@@ -260,9 +260,24 @@ def copier(
     )
 
 
-def in_a_terminal(command: list[str], cwd: Path, until: str, timeout: float = 180) -> str:
-    """Run a command in a pseudo-terminal, as at a user's keyboard, until it shows `until`,
-    then press Ctrl-C: what the terminal showed (copier's prompts need a terminal)."""
+ANSI = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07]*\x07|[()][0-9A-B]|[=>78])")
+
+
+def screen_text(shown: str) -> str:
+    """What a terminal showed, without its escape sequences (colours, cursor moves)."""
+    return ANSI.sub("", shown)
+
+
+def in_a_terminal(
+    command: list[str],
+    cwd: Path,
+    until: str,
+    timeout: float = 180,
+    keys: list[tuple[str, str]] = (),  # type: ignore[assignment]
+) -> str:
+    """Run a command in a pseudo-terminal, as at a user's keyboard: at each prompt that shows
+    its text, type its keys (`keys`: (text, keys) in order); then, once it shows `until`, press
+    Ctrl-C. What the terminal showed (copier's prompts need a terminal)."""
     import fcntl
     import pty
     import select
@@ -270,16 +285,23 @@ def in_a_terminal(command: list[str], cwd: Path, until: str, timeout: float = 18
     import termios
 
     leader, follower = pty.openpty()
-    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 200, 0, 0))
+    # Wide enough that a choice and the reason it is disabled stay on one line.
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 400, 0, 0))
     process = subprocess.Popen(
         command, cwd=cwd, stdin=follower, stdout=follower, stderr=follower,
         env={**os.environ, "TERM": "xterm"}, start_new_session=True,
     )  # fmt: skip
     os.close(follower)
     shown = b""
+    pending = list(keys)
+    answered = 0  # where the screen stood when the last keys were typed
     deadline = time.monotonic() + timeout
     try:
-        while until.encode() not in shown and time.monotonic() < deadline:
+        while until.encode() not in shown[answered:] and time.monotonic() < deadline:
+            if pending and pending[0][0] in screen_text(shown[answered:].decode(errors="replace")):
+                answered = len(shown)
+                os.write(leader, pending.pop(0)[1].encode())
+                continue
             if select.select([leader], [], [], 1)[0]:
                 try:
                     chunk = os.read(leader, 65536)

@@ -183,7 +183,10 @@ def refusal(answers: dict[str, object]) -> str:
 def test_every_refused_answer_is_refused_first_in_one_line_naming_the_question(refused):
     question, answers = refused
     reason = refusal(answers)
-    assert reason.startswith(f"Validation error for question '{question}': ")
+    # A question's validator, or a choice's (a select question's choice ruled out).
+    assert reason.startswith(
+        (f"Validation error for question '{question}': ", f"Invalid choice for '{question}': ")
+    ), reason
     assert "\n" not in reason.strip()
 
 

@@ -118,8 +118,8 @@ def test_bad_free_text_is_refused_before_anything_is_written(
 @pytest.mark.parametrize(
     ("answers", "reason"),
     [
-        ({"base_image": "uv"}, "Validation error for question 'base_image': ghcr.io/astral-sh/uv"),
-        ({"ci": "gitlab"}, "Validation error for question 'ci': GitLab's checks job would run in "),
+        ({"base_image": "uv"}, "Invalid choice for 'base_image': ghcr.io/astral-sh/uv"),
+        ({"ci": "gitlab"}, "Invalid choice for 'ci': GitLab's checks job would run in "),
     ],
 )
 def test_an_answer_naming_an_unpublished_image_is_refused_in_one_line_naming_it(
@@ -190,7 +190,7 @@ def test_a_package_name_python_uv_or_the_tools_cannot_take_is_refused_first(
     copie, name: str, reason: str
 ):
     refusal = refused(copie, project_name=name, project_kind="package")
-    assert "question 'project_kind'" in refusal and reason in refusal and "\n" not in refusal
+    assert "'project_kind'" in refusal and reason in refusal and "\n" not in refusal
 
 
 @pytest.mark.parametrize("name", ["class", "test", "py", "uv"])

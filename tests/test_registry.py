@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 from helpers import (
     BASE_IMAGES,
-    COPIER_YML,
     PUBLISHED,
     PYTHON_CHOICES,
     UV_VERSION,
@@ -29,9 +28,10 @@ from helpers import (
 
 from lab import standins
 from lab.record import manifest_exists, references
+from lab.template import choices
 
-CI_CHOICES: list[str] = list(COPIER_YML["ci"]["choices"].values())
-KINDS: list[str] = list(COPIER_YML["project_kind"]["choices"].values())
+CI_CHOICES: list[str] = choices("ci")
+KINDS: list[str] = choices("project_kind")
 # Every question whose answer changes which images a project names.
 COMBINATIONS = [
     dict(zip(("base_image", "python_version", "ci", "project_kind"), combo, strict=True))
