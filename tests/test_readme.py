@@ -11,6 +11,8 @@ import yaml
 from helpers import COPIER_YML, ROOT, run_ok
 
 README = (ROOT / "README.md").read_text()
+# The README and the pages it links to, which the tests keep true alike.
+DOCS = README + "".join(page.read_text() for page in sorted((ROOT / "docs").glob("*.md")))
 
 
 def fenced_commands(text: str = README) -> list[str]:
@@ -44,6 +46,21 @@ def test_readme_gives_how_long_each_test_command_takes():
     assert len(lines) == 2
     for line in lines:
         assert re.search(r"\(about \d+ min\)$", line), line
+
+
+def test_readme_is_read_in_ten_minutes_and_every_page_it_links_exists():
+    assert len(README.split()) <= 2500
+    for link in re.findall(r"\]\((docs/[^)#]+)", README):
+        assert (ROOT / link).is_file(), link
+    pages = {p.relative_to(ROOT).as_posix() for p in (ROOT / "docs").glob("*.md")}
+    assert pages <= set(re.findall(r"\]\((docs/[^)#]+)", README)), "a page the README never links"
+
+
+def test_nothing_shipped_leans_on_a_document_users_do_not_have():
+    """The team's guide is not the users': prompts, generated files and docs stand alone."""
+    shipped = [ROOT / "copier.yml", ROOT / "README.md", *(ROOT / "template").rglob("*")]
+    for path in (p for p in shipped if p.is_file()):
+        assert not re.search(r"\bthe guide\b|guide-docker", path.read_text(), re.I), path
 
 
 def test_readme_lists_every_question_of_copier_yml():
@@ -88,4 +105,4 @@ def test_readme_shows_the_hooks_real_message_when_uv_is_missing(tmp_path: Path):
     result = copier(*copy_args(project), env=env)
     message = result.stderr[result.stderr.index("copier-uv-docker: uv was not found") :]
     message = message[: message.index("    uv lock\n") + len("    uv lock\n")]
-    assert message.replace(str(project), "/home/me/my-app") in README
+    assert message.replace(str(project), "/home/me/my-app") in DOCS
