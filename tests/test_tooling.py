@@ -285,7 +285,7 @@ def test_the_type_checker_is_strict_and_passes_for_every_python(generated, kind:
     project = generated(project_kind=kind, python_version=python)
     config = tomllib.loads((project / "pyproject.toml").read_text())["tool"]["mypy"]
     assert config["strict"] is True and config["python_version"] == python
-    assert "tests" in config["files"]
+    assert config["files"] == ["."]  # every module of the project (test below)
     checked = run_ok(["uv", "run", "--locked", "mypy"], cwd=project)
     assert "Success: no issues found" in checked.stdout
     if python != DEFAULT_PYTHON:
@@ -310,6 +310,35 @@ def test_the_python_files_and_their_settings_do_not_depend_on_the_base_image(
         return {p.relative_to(project).as_posix(): p.read_text() for p in files}
 
     assert python_side("python-slim") == python_side("uv")
+
+
+@pytest.mark.parametrize("kind", ["script", "service", "package"])
+def test_a_module_the_owner_adds_without_tests_or_types_fails_both_gates_by_name(
+    generated, kind: str
+):
+    """Coverage and mypy read every module of the project but its virtual environment: a new
+    module, untested and untyped, anywhere in it, is named by both."""
+    project = generated(project_kind=kind)
+    added = [project / "tools" / "extra.py"]
+    if kind == "package":
+        added.append(next(project.glob("src/*/")) / "extra.py")
+    for path in added:
+        path.parent.mkdir(exist_ok=True)
+        path.write_text("def helper(x):\n    return x + 1\n")
+    (project / "tools" / "__init__.py").write_text("")
+    tested = subprocess.run(
+        ["uv", "run", "--locked", "pytest"], cwd=project, capture_output=True, text=True
+    )
+    assert tested.returncode != 0, tested.stdout
+    assert "FAIL Required test coverage of 100.0% not reached" in tested.stdout
+    typed = subprocess.run(
+        ["uv", "run", "--locked", "mypy"], cwd=project, capture_output=True, text=True
+    )
+    assert typed.returncode == 1, typed.stdout
+    for path in added:
+        name = path.relative_to(project).as_posix()
+        assert re.search(rf"^{re.escape(name)} +2 +2 ", tested.stdout, re.M), tested.stdout
+        assert f"{name}:1: error: Function is missing a type annotation" in typed.stdout
 
 
 # The test each kind loses: without it, the generated code is no longer fully covered.
