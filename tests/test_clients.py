@@ -218,7 +218,7 @@ def test_podman_builds_and_runs_the_image_as_its_unprivileged_user(
         if kind == "service":  # serve, and answer its own health probe (no shell needed)
             started = run_ok([*podman, "run", "-d", *limits, name], project).stdout.strip()
             try:
-                health = [*podman, "exec", started, "python", "main.py", "health"]
+                health = [*podman, "exec", started, "python", "healthcheck.py"]
                 wait_for(
                     "the service to answer its health probe under Podman",
                     lambda: subprocess.run(health, capture_output=True).returncode == 0,

@@ -161,7 +161,7 @@ def test_generated_project_passes_its_own_checks_out_of_the_box(generated, base_
 
 KIND_TREES = {
     "script": {"main.py", "tests/test_main.py"},
-    "service": {"main.py", "tests/test_main.py"},
+    "service": {"main.py", "healthcheck.py", "tests/test_main.py"},
     "package": {"src/kinds/__init__.py", "src/kinds/__main__.py", "tests/test_main.py"},
 }
 
