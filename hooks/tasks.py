@@ -340,6 +340,22 @@ def build_line(tag: str) -> str:
     return ("DOCKER_BUILDKIT=1 " if needs else "") + shlex.join(build_command(tag))
 
 
+def build_step(tag: str) -> tuple[str, str]:
+    """The build as the next steps say it, with what to do first where this client would
+    build without BuildKit (checked whether or not the hook built; the probes are bounded).
+    Docker 18.09 to 22 get DOCKER_BUILDKIT=1 in the line itself (build_line)."""
+    docker = shutil.which("docker")
+    if docker is None or legacy_by_default(docker):
+        return build_line(tag), ""
+    if USERS_BUILDKIT is not None and USERS_BUILDKIT not in TRUE:
+        return build_line(tag), f"first unset DOCKER_BUILDKIT ({USERS_BUILDKIT} turns BuildKit off)"
+    if buildkit_missing(docker):
+        return build_line(
+            tag
+        ), "first install Docker's buildx plugin (Debian, Ubuntu: docker-buildx)"
+    return build_line(tag), ""
+
+
 def docker_build(tag: str) -> bool:
     """Build the image tagged with the project name; say what to do if that cannot be done."""
     build = build_line(tag)
@@ -465,7 +481,7 @@ def next_steps(
         commit = 'git add . && git commit -m "Start from copier-uv-docker" -- .'
     else:
         commit = 'git init && git add -A && git commit -m "Start from copier-uv-docker"'
-    build = [] if built else [(build_line(tag), "")]
+    build = [] if built else [build_step(tag)]
     publish = f"-p {port}:{port} " if port else ""
     blocks = [
         aligned([(f"cd {shlex.quote(str(project))}", ""), *review, (commit, "")]),
