@@ -32,11 +32,14 @@ from helpers import (
     in_a_terminal,
     lock_advice_outside_the_workspace,
     run_ok,
+    screen_text,
     shipped_base,
     uv_python_image,
 )
 from hypothesis import example, given
 from hypothesis import strategies as st
+
+from lab.template import choice_refusal
 
 # (file, current text, v1.0.0 text): what the update from v1.0.0 to v2.0.0 brings.
 V1_DIFFERENCES = [
@@ -1045,6 +1048,42 @@ def test_at_the_prompts_an_answer_the_new_version_refuses_is_named_before_it_is_
     assert "  python_version=3.11 is recorded, but " in before_the_prompts
     assert "its prompt offers python_version=3.12." in before_the_prompts
     assert "🎤" in shown  # and the prompts followed
+
+
+def test_at_the_update_prompts_a_base_image_another_python_rules_out_is_shown_disabled(
+    tmp_path: Path, template: Path
+):
+    """On distroless (Python 3.13 only), the owner picks 3.12 at the update's prompt: the
+    base image's prompt then shows distroless disabled, with the reason --data gets."""
+    project = generate(
+        template, tmp_path / "hardened", "base_image=distroless", "python_version=3.13",
+        tasks=False,
+    )  # fmt: skip
+    git(project.parent, "init", "-q", str(project))
+    commit_all(project, "Start from the template")
+    update = [sys.executable, "-m", "copier", "update", "--trust", "--skip-tasks"]
+    update += [f"--data={name}={value}" for name, value in EARLIER_ANSWERS.items()]
+    reason = choice_refusal("base_image", "distroless", python_version="3.12")
+    assert reason.startswith("gcr.io/distroless/python3-debian13 has Python 3.13 only")
+    up_once = "\x1b[A\r"  # from the recorded 3.13 to 3.12
+    shown = screen_text(
+        in_a_terminal(update, cwd=project, until=reason, keys=[("Python version", up_once)])
+    )
+    disabled = [line for line in shown.splitlines() if reason in line]
+    assert disabled and "distroless" in disabled[0], shown
+    assert git(project, "status", "--porcelain") == ""  # interrupted at the prompt: unchanged
+
+
+# The questions before python_version, answered with --data so that it is the first prompt.
+EARLIER_ANSWERS = {
+    "project_name": "hardened",
+    "project_kind": "script",
+    "devcontainer": "false",
+    "description": "A containerised Python application.",
+    "author_name": "",
+    "author_email": "",
+    "license": "MIT",
+}
 
 
 @pytest.mark.parametrize("answer", ["project_name=Bad", "description=a\\"])
