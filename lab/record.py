@@ -41,7 +41,10 @@ TIMEOUT = 20
 @cache
 def record() -> dict[str, dict[str, Any]]:
     """published-images.yml: {repository: {"tags": [...], "source": ..., "read": ...}}."""
-    return yaml.safe_load(RECORD.read_text())["published_images"]["default"]
+    published: dict[str, dict[str, Any]] = yaml.safe_load(RECORD.read_text())["published_images"][
+        "default"
+    ]
+    return published
 
 
 def published(name: str) -> bool:

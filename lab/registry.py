@@ -82,7 +82,7 @@ class Registry:
     def manifest(self, name: str, reference: str) -> dict[str, Any]:
         """The manifest (or index) a tag or digest points at, with its media type."""
         body, headers = self.request(f"/v2/{name}/manifests/{reference}", MANIFESTS)
-        manifest = json.loads(body)
+        manifest: dict[str, Any] = json.loads(body)
         manifest.setdefault("mediaType", headers.get("Content-Type", ""))
         return manifest
 
@@ -92,7 +92,8 @@ class Registry:
         if "manifests" in manifest:
             images = [m for m in manifest["manifests"] if "attestation-manifest" not in str(m)]
             manifest = self.manifest(name, images[0]["digest"])
-        return self.get(f"/v2/{name}/blobs/{manifest['config']['digest']}")
+        config: dict[str, Any] = self.get(f"/v2/{name}/blobs/{manifest['config']['digest']}")
+        return config
 
     def labels(self, name: str, reference: str) -> dict[str, str]:
         """The image's labels, read from its configuration blob."""

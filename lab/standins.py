@@ -65,7 +65,8 @@ def log(message: str) -> None:
 
 
 def run(command: list[str], **kwargs: object) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(command, check=True, **kwargs)  # type: ignore[call-overload]
+    done: subprocess.CompletedProcess[bytes] = subprocess.run(command, check=True, **kwargs)  # type: ignore[call-overload]
+    return done
 
 
 def image_exists(docker: str, name: str) -> bool:
