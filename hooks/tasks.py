@@ -317,6 +317,7 @@ def legacy_by_default(docker: str) -> bool:
     return major is not None and int(major.group(1)) < 23
 
 
+@functools.cache  # asked by the build and by the next steps: probed once
 def buildkit_missing(docker: str) -> str | None:
     """Why `docker build` would use the legacy builder, which cannot do `RUN --mount`."""
     if USERS_BUILDKIT is not None and USERS_BUILDKIT not in TRUE:
@@ -345,15 +346,14 @@ def build_step(tag: str) -> tuple[str, str]:
     build without BuildKit (checked whether or not the hook built; the probes are bounded).
     Docker 18.09 to 22 get DOCKER_BUILDKIT=1 in the line itself (build_line)."""
     docker = shutil.which("docker")
-    if docker is None or legacy_by_default(docker):
-        return build_line(tag), ""
-    if USERS_BUILDKIT is not None and USERS_BUILDKIT not in TRUE:
-        return build_line(tag), f"first unset DOCKER_BUILDKIT ({USERS_BUILDKIT} turns BuildKit off)"
-    if buildkit_missing(docker):
-        return build_line(
-            tag
-        ), "first install Docker's buildx plugin (Debian, Ubuntu: docker-buildx)"
-    return build_line(tag), ""
+    missing = docker is not None and not legacy_by_default(docker) and buildkit_missing(docker)
+    if not missing:
+        first = ""
+    elif USERS_BUILDKIT is not None and USERS_BUILDKIT not in TRUE:
+        first = f"first unset DOCKER_BUILDKIT ({USERS_BUILDKIT} turns BuildKit off)"
+    else:
+        first = "first install Docker's buildx plugin (Debian, Ubuntu: docker-buildx)"
+    return build_line(tag), first
 
 
 def docker_build(tag: str) -> bool:

@@ -49,6 +49,10 @@ class Engine:
             raise AssertionError(f"docker {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
         return done
 
+    def exported(self) -> dict[str, str]:
+        """What a process exports so that its `docker` runs reach this engine."""
+        return {key: self.env[key] for key in EXPORTED if key in self.env}
+
     def image_size(self, name: str) -> int:
         """The image's size in bytes, as `docker image ls` counts it."""
         return int(self("image", "inspect", "--format", "{{.Size}}", name).stdout)
@@ -181,7 +185,7 @@ def running() -> Iterator[Engine | str]:
         yield engine
         return
     saved = {key: os.environ.get(key) for key in EXPORTED}
-    os.environ.update({key: engine.env[key] for key in saved if key in engine.env})
+    os.environ.update(engine.exported())
     # A plain `kill` must stop the daemon too: turn SIGTERM into an exit that runs `finally`.
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     try:
@@ -199,7 +203,7 @@ def running() -> Iterator[Engine | str]:
 # A test run's folder, shared by its pytest-xdist workers (the controller makes it).
 RUN = "COPIER_UV_DOCKER_RUN"
 # What the engine's environment adds to a process's own, for the others of the run.
-ENGINE_KEYS = ("DOCKER_HOST", "DOCKER_BUILDKIT", "DOCKER_CONFIG", "PATH")
+ENGINE_KEYS = (*EXPORTED, "PATH")
 
 
 def shared(folder: Path, prepare: Callable[[Engine], set[str]]) -> Engine | str:

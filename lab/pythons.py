@@ -71,7 +71,6 @@ def _debootstrap(root: Path, mirror: str) -> None:
     for junk in ("var/lib/apt/lists", "var/cache/apt", "usr/share/doc", "usr/share/man"):
         shutil.rmtree(partial / junk, ignore_errors=True)
         (partial / junk).mkdir(parents=True)
-    locks.unmount_below(partial)
     partial.rename(root)
 
 

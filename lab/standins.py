@@ -120,7 +120,6 @@ def _debootstrap(root: Path, debian: str) -> None:
         shutil.rmtree(partial / junk, ignore_errors=True)
         (partial / junk).mkdir(parents=True)
     shutil.copyfile(HOST_CA_BUNDLE, partial / "etc/ssl/certs/ca-certificates.crt")
-    locks.unmount_below(partial)
     partial.rename(root)
 
 

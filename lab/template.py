@@ -17,6 +17,7 @@ from typing import Any
 
 from copier._main import Worker
 from copier._template import Template, load_template_config
+from copier._tools import cast_to_bool
 from jinja2.sandbox import SandboxedEnvironment
 
 from lab.paths import ROOT
@@ -25,18 +26,29 @@ from lab.record import published, record
 COPIER_YML: dict[str, Any] = load_template_config(ROOT / "copier.yml")
 
 
+def _choices(question: str) -> list[tuple[str, Any]]:
+    """A select question's choices as (label, value or {value, validator}) pairs, in order."""
+    listed = COPIER_YML[question]["choices"]
+    return list(listed.items()) if isinstance(listed, dict) else [(v, v) for v in listed]
+
+
+def labels(question: str) -> dict[str, str]:
+    """A select question's values, in order, with the label its prompt shows for each."""
+    return {(v["value"] if isinstance(v, dict) else v): label for label, v in _choices(question)}
+
+
 def choices(question: str) -> list[str]:
     """A select question's values, in order (a choice may carry a validator beside its value)."""
-    listed = COPIER_YML[question]["choices"]
-    values = listed.values() if isinstance(listed, dict) else listed
-    return [value["value"] if isinstance(value, dict) else value for value in values]
+    return list(labels(question))
 
 
 def choice_refusals(question: str) -> dict[str, str]:
     """The validators of a select question's choices, by value: what disables a choice."""
-    listed = COPIER_YML[question]["choices"]
-    values = listed.values() if isinstance(listed, dict) else []
-    return {v["value"]: v["validator"] for v in values if isinstance(v, dict) and "validator" in v}
+    return {
+        v["value"]: v["validator"]
+        for _, v in _choices(question)
+        if isinstance(v, dict) and "validator" in v
+    }
 
 
 PYTHON_CHOICES: list[str] = choices("python_version")
@@ -159,5 +171,4 @@ def is_asked(question: str, **answers: object) -> bool:
     when = COPIER_YML[question].get("when", True)
     if isinstance(when, bool):
         return when
-    rendered = _jinja_env().from_string(str(when)).render(**computed(**answers))
-    return rendered.strip().lower() not in {"", "false", "no", "0", "off", "n", "f"}
+    return cast_to_bool(_jinja_env().from_string(str(when)).render(**computed(**answers)))

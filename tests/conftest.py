@@ -33,7 +33,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 
 from lab import debian, locks, pythons, standins
-from lab.engine import EXPORTED, RUN, Engine, shared, stop_shared
+from lab.engine import RUN, Engine, shared, stop_shared
 from lab.project import SOURCE, plain_copy
 from lab.template import with_python
 
@@ -110,7 +110,7 @@ def generated(copie):
 
 def base_images(engine: Engine) -> set[str]:
     """Every base image the variants need, pulled or stood in: the names that are stand-ins."""
-    os.environ.update({key: engine.env[key] for key in EXPORTED if key in engine.env})
+    os.environ.update(engine.exported())  # stand-ins are made through this engine
     versions = {DEFAULT_PYTHON, *(v for _, v in IMAGE_VARIANTS)} & set(lockable_pythons())
     pull_only = bool(os.environ.get("COPIER_UV_DOCKER_NO_STANDINS"))
     return standins.ensure(engine.client, sorted(versions), UV_VERSION, DEBIAN, pull_only)
@@ -130,7 +130,7 @@ def docker():
     if isinstance(engine, str):
         missing(engine)
     # Every `docker` this worker runs, and its subprocesses, reach that engine.
-    os.environ.update({key: engine.env[key] for key in EXPORTED if key in engine.env})
+    os.environ.update(engine.exported())
     return engine
 
 

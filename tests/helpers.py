@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -273,7 +273,7 @@ def in_a_terminal(
     cwd: Path,
     until: str,
     timeout: float = 180,
-    keys: list[tuple[str, str]] = (),  # type: ignore[assignment]
+    keys: Sequence[tuple[str, str]] = (),
 ) -> str:
     """Run a command in a pseudo-terminal, as at a user's keyboard: at each prompt that shows
     its text, type its keys (`keys`: (text, keys) in order); then, once it shows `until`, press

@@ -18,7 +18,15 @@ import pytest
 from helpers import COPIER_YML, PYTHON_CHOICES, in_a_terminal, screen_text
 
 from lab.project import source
-from lab.template import SELECTS, choice_refusal, choice_refusals, computed, is_asked
+from lab.template import (
+    SELECTS,
+    choice_refusal,
+    choice_refusals,
+    choices,
+    computed,
+    is_asked,
+    labels,
+)
 
 # Earlier answers a rule may depend on: every Python, and names a package cannot take.
 CANDIDATES: list[dict[str, str]] = [
@@ -45,31 +53,20 @@ def rules() -> list[tuple[str, str, dict[str, str] | None, str]]:
     return found
 
 
-def values_of(question: str) -> dict[str, str]:
-    """A select question's choices: {value: label}."""
-    listed = COPIER_YML[question]["choices"]
-    pairs = listed.items() if isinstance(listed, dict) else ((v, v) for v in listed)
-    return {(v["value"] if isinstance(v, dict) else v): k for k, v in pairs}
-
-
 def keys_for(question: str, answer: str) -> tuple[str, str]:
     """What a person types at this question's prompt to answer it: (the prompt's text, keys)."""
     spec = COPIER_YML[question]
     shown = str(spec["help"]).split("\n")[0][:40]
     if "choices" not in spec:
         return shown, CLEAR_LINE + answer + ENTER
-    values = list(values_of(question))
+    values = choices(question)
     moves = values.index(answer) - values.index(spec["default"])  # from the default
     return shown, (DOWN * moves if moves >= 0 else UP * -moves) + ENTER
 
 
 def asked_before(question: str, answers: dict[str, str]) -> list[str]:
     """The questions Copier asks before this one, for these answers."""
-    return [
-        name
-        for name in QUESTIONS[: QUESTIONS.index(question)]
-        if COPIER_YML[name].get("when", True) is not False and is_asked(name, **answers)
-    ]
+    return [name for name in QUESTIONS[: QUESTIONS.index(question)] if is_asked(name, **answers)]
 
 
 def test_every_rule_but_one_that_nothing_triggers_today_is_provoked_below():
@@ -100,7 +97,7 @@ def test_a_choice_the_earlier_answers_rule_out_is_shown_disabled_with_the_data_r
     shown = screen_text(in_a_terminal(command, tmp_path, until=reason, keys=keys, timeout=120))
     lines = [line for line in shown.splitlines() if reason in line]
     assert lines, shown
-    assert values_of(question)[value] in lines[0], lines[0]
+    assert labels(question)[value] in lines[0], lines[0]
     assert not destination.exists()
     # --data is refused with the same reason, in one line.
     refused = computed_refusal(question, value, answers)
