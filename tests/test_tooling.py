@@ -488,6 +488,27 @@ def test_precommit_hooks_pass_on_a_fresh_project_and_catch_a_bad_dockerfile(gene
     assert caught.returncode != 0 and "DL3003" in caught.stdout, caught.stdout
 
 
+def test_a_long_line_is_wrapped_by_the_formatter_without_a_lint_failure_first(generated):
+    """One commit attempt fixes it: only the formatter reports (it changed the file), and the
+    next attempt passes; ruff check ran after it, so a line it cannot wrap is still caught."""
+    project = generated(precommit=True)
+    run_ok(["git", "init", "-q"], cwd=project)
+    main = project / "main.py"
+    names = ", ".join(f'"word{n}"' for n in range(20))
+    main.write_text(main.read_text() + f"\n\nWORDS = [{names}]\n")
+    run_ok(["git", "add", "-A"], cwd=project)
+    precommit = [sys.executable, "-m", "pre_commit", "run", "--all-files"]
+    first = subprocess.run(precommit, cwd=project, capture_output=True, text=True, check=False)
+    failed = re.findall(r"^(.+?)\.{3,}Failed$", first.stdout, re.MULTILINE)
+    assert failed == ["ruff format"], first.stdout
+    assert max(map(len, main.read_text().splitlines())) <= 88
+    run_ok(["git", "add", "-A"], cwd=project)
+    run_ok(precommit, cwd=project)
+    main.write_text(main.read_text() + f'\nTEXT = "{"x" * 100}"\n')
+    caught = subprocess.run(precommit, cwd=project, capture_output=True, text=True, check=False)
+    assert "E501" in caught.stdout, caught.stdout
+
+
 def test_the_template_update_jobs_run_copier_pinned_exactly(tmp_path: Path):
     from importlib.metadata import version
 
