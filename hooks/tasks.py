@@ -76,6 +76,8 @@ BUILD_TIMEOUT = 3600
 RENDER_TIMEOUT = 300  # one render of the template by copier, cloning it first if remote
 GIT_TIMEOUT = 60
 # A template source that a CI runner can reach (copier's own shortcuts and git URLs).
+# A template source a CI runner can reach: copier.yml's template_update default and the jobs'
+# own source step read it alike (tests/test_tasks.py).
 REMOTE_SOURCE = re.compile(r"^(gh:|gl:|git\+|https?://|ssh://|git://|[\w.-]+@[\w.-]+:)")
 CONFLICT = re.compile(rb"^(<{7} |>{7} )", re.M)
 READ_LIMIT = 1_000_000  # bytes of a file searched for conflict markers
@@ -410,18 +412,26 @@ def check_relative_source(source: str, answers_file: Path) -> None:
 
 def check_source(answers_file: Path) -> None:
     """A line for each update that could not reach the recorded template: any update, from a
-    relative path; the weekly template-update job, from a local one."""
-    source = read_answers(answers_file).get("_src_path", "")
+    relative path; the weekly template-update job, from a local one (or how to add that job
+    later, which copier.yml leaves out by default for a local source)."""
+    answers = read_answers(answers_file)
+    source = answers.get("_src_path", "")
     if not source or REMOTE_SOURCE.match(source):
         return
     if "://" not in source:
         check_relative_source(source, answers_file)
+    record = f"set `_src_path` in {answers_file} to the template's git URL and commit"
     if has_template_update_job():
-        reach = "generate from a URL (`copier copy gh:owner/copier-uv-docker ...`) or set"
         say(
             f"the template is recorded as the local path {source}, which CI cannot reach, so "
-            f"the weekly template-update job will fail: {reach} `_src_path` in {answers_file} "
-            "to the template's git URL."
+            f"the weekly template-update job will fail until you {record}."
+        )
+    elif answers.get("ci", "none") != "none" and answers.get("template_update") != "true":
+        update = f"{update_command(answers_file)} --defaults --data template_update=true"
+        say(
+            f"no weekly template-update job: the template came from the local path {source}, "
+            f"which CI cannot reach. To add the job once the template has a git URL: {record}, "
+            f"then `{update}`."
         )
 
 

@@ -172,3 +172,11 @@ def is_asked(question: str, **answers: object) -> bool:
     if isinstance(when, bool):
         return when
     return cast_to_bool(_jinja_env().from_string(str(when)).render(**computed(**answers)))
+
+
+def template_update_default(source: str) -> bool:
+    """copier.yml's default for template_update when the template comes from this source (as
+    Copier records it in `_src_path`): yes only where a CI runner can reach it."""
+    default = str(COPIER_YML["template_update"]["default"])
+    rendered = _jinja_env().from_string(default).render(_copier_answers={"_src_path": source})
+    return bool(cast_to_bool(rendered))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -17,6 +18,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
+import yaml
 from helpers import (
     COPIER_YML,
     HOOK,
@@ -36,6 +38,7 @@ from hypothesis import strategies as st
 
 from lab import debian
 from lab.project import source
+from lab.template import template_update_default
 
 RENDERED = {"main.py", "pyproject.toml", "Dockerfile", "README.md", ".copier-answers.yml"}
 
@@ -602,14 +605,98 @@ def test_a_copy_from_a_relative_template_path_says_the_update_would_not_find_it(
     assert "relative path" not in absolute.stderr
 
 
-def test_a_copy_from_a_local_folder_says_in_one_line_that_ci_cannot_reach_it(tmp_path: Path):
+# Template sources as Copier records them, by whether a CI runner can reach them.
+REACHABLE = [
+    "gh:owner/copier-uv-docker", "gl:group/copier-uv-docker", "https://github.com/o/t.git",
+    "http://git.example.org/t", "ssh://git@example.org/t.git", "git://example.org/t",
+    "git+file:///srv/template", "git+https://example.org/t", "git@github.com:o/t.git",
+]  # fmt: skip
+UNREACHABLE = [
+    "/work/copier-uv-docker", "./template", "../template", "template", "~/template",
+    "/home/me@corp/template", "file:///srv/template",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def source_steps(tmp_path_factory) -> list[str]:
+    """The template-update jobs' own step that refuses a source out of the runner's reach, for
+    GitHub and for GitLab, as their shells run it."""
+    folder = tmp_path_factory.mktemp("source-steps")
+    github = render(folder / "gh", ci="github", template_update=True)
+    workflow = yaml.safe_load((github / ".github/workflows/template-update.yml").read_text())
+    steps = [next(s["run"] for s in workflow["jobs"]["update"]["steps"] if s.get("id") == "source")]
+    gitlab = render(folder / "gl", ci="gitlab", template_update=True)
+    job = yaml.safe_load((gitlab / ".gitlab-ci.yml").read_text())["template-update"]
+    return [*steps, *(s for s in job["script"] if "_src_path" in s)]
+
+
+@pytest.mark.parametrize("source_path", REACHABLE + UNREACHABLE)
+def test_the_default_the_hook_and_the_jobs_agree_on_which_sources_a_runner_reaches(
+    source_path: str, source_steps: list[str], tmp_path: Path
+):
+    reachable = source_path in REACHABLE
+    assert template_update_default(source_path) is reachable
+    assert bool(hook().REMOTE_SOURCE.match(source_path)) is reachable
+    answers = tmp_path / "answers.yml"
+    answers.write_text(f"_src_path: {source_path}\n")
+    assert len(source_steps) == 2
+    for step in source_steps:
+        ran = subprocess.run(
+            ["sh", "-c", step], env={**os.environ, "ANSWERS_FILE": str(answers)},
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert (ran.returncode == 0) is reachable, ran.stdout
+
+
+def test_a_copy_from_a_local_folder_gets_no_update_job_and_the_printed_way_to_add_it_works(
+    tmp_path: Path,
+):
+    """The README's command (a local path, every default) makes no job that would fail; the
+    copy says in one line how to add it, and that line, typed as printed, adds it."""
+    template = tmp_path / "template"
+    shutil.copytree(source(), template)
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "v1"], ["tag", "v1.0.0"]):
+        run_ok(["git", *command], cwd=template)
     project = tmp_path / "app"
-    result = copier(*copy_args(project))
+    result = copier(*copy_args(project)[:-2], str(template), str(project))
+    assert result.returncode == 0, result.stderr
+    assert not (project / ".github/workflows/template-update.yml").exists()
+    said = [line for line in result.stderr.splitlines() if "template-update job" in line]
+    assert len(said) == 1 and f"the local path {template}" in said[0], result.stderr
+    found = re.search(r"once the template has a git URL: (.+?), then `(.+)`\.$", said[0])
+    assert found, said[0]
+    record, update = found.groups()
+    assert record == "set `_src_path` in .copier-answers.yml to the template's git URL and commit"
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "Start"]):
+        run_ok(["git", *command], cwd=project)
+    # The template's URL, which git reaches here through the user's own insteadOf setting.
+    url = "https://git.example.org/copier-uv-docker.git"
+    answers = project / ".copier-answers.yml"
+    answers.write_text(answers.read_text().replace(f"_src_path: {template}", f"_src_path: {url}"))
+    run_ok(["git", "commit", "-qam", "The template's URL"], cwd=project)
+    env = {
+        **os.environ, "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": f"url.file://{template}.insteadOf", "GIT_CONFIG_VALUE_0": url,
+    }  # fmt: skip
+    assert shlex.split(update)[:3] == ["uvx", "copier", "update"]
+    assert f"`{update}`" in (project / "README.md").read_text()  # the README says it too
+    updated = subprocess.run(
+        [sys.executable, "-m", "copier", *shlex.split(update)[2:]],
+        cwd=project, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert updated.returncode == 0, updated.stderr
+    assert (project / ".github/workflows/template-update.yml").is_file()
+    assert "template-update job" not in updated.stderr, updated.stderr
+
+
+def test_a_job_from_a_local_folder_is_named_as_failing_until_the_source_is_a_url(tmp_path: Path):
+    project = tmp_path / "app"
+    result = copier(*copy_args(project, template_update=True))
     assert result.returncode == 0, result.stderr
     warning = [line for line in result.stderr.splitlines() if "which CI cannot reach" in line]
     assert len(warning) == 1 and f"the local path {source()}" in warning[0], result.stderr
-    assert "copier copy gh:owner/copier-uv-docker" in warning[0]
-    # Recorded as a URL (or without a template-update job), nothing is said.
+    assert "job will fail until you set `_src_path` in .copier-answers.yml" in warning[0]
+    # Recorded as a URL (or without CI), nothing is said.
     answers = project / ".copier-answers.yml"
     text = re.sub(r"(?m)^_src_path: .*$", "_src_path: gh:me/copier-uv-docker", answers.read_text())
     answers.write_text(text)

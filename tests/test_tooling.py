@@ -41,11 +41,7 @@ SCHEMAS = {
     "renovate.json": "vendor.renovate",
 }
 CI_FILES = {
-    "github": {
-        ".github/workflows/ci.yml",
-        ".github/workflows/template-update.yml",
-        ".github/dependabot.yml",
-    },
+    "github": {".github/workflows/ci.yml", ".github/dependabot.yml"},
     "gitlab": {".gitlab-ci.yml", "renovate.json"},
     "none": set(),
 }
@@ -126,6 +122,24 @@ def test_ci_answer_generates_only_that_providers_files(tmp_path: Path, ci: str):
     assert all((project / name).is_file() for name in CI_FILES[ci])
     assert not any((project / name).exists() for name in others)
     assert (project / ".github").exists() == (ci == "github")
+
+
+def test_the_template_update_answer_adds_or_removes_that_job_and_nothing_else(tmp_path: Path):
+    """Its block's edges keep the lines around it whole, whichever way it is answered (once a
+    comment was glued to the GitLab report path above it)."""
+    for ci, name in (("gitlab", ".gitlab-ci.yml"), ("github", ".github/workflows/ci.yml")):
+        on, off = (
+            render(tmp_path / f"{ci}-{answer}" / "app", ci=ci, template_update=answer) / name
+            for answer in (True, False)
+        )
+        assert yaml.safe_load(off.read_text()) == {
+            key: value
+            for key, value in yaml.safe_load(on.read_text()).items()
+            if key != "template-update"
+        }
+        # Line by line, the answer "no" only leaves lines out.
+        lines = iter(on.read_text().splitlines())
+        assert all(line in lines for line in off.read_text().splitlines()), ci
 
 
 @pytest.mark.parametrize("template_update", [True, False])
@@ -427,7 +441,7 @@ def test_dependency_bots_watch_every_pin_after_a_cooldown_and_move_uv_at_once(tm
     assert docker["groups"]["uv"]["patterns"] == ["ghcr.io/astral-sh/uv*"]
     # hadolint is pinned by uv.lock now, like ruff: the uv ecosystem moves it.
     assert "hadolint" not in (github / ".github/workflows/ci.yml").read_text().split("--locked")[0]
-    gitlab = render(tmp_path / "gl", ci="gitlab")
+    gitlab = render(tmp_path / "gl", ci="gitlab", template_update=True)
     renovate = json.loads((gitlab / "renovate.json").read_text())
     assert "config:recommended" in renovate["extends"]
     assert renovate["minimumReleaseAge"] == "7 days"
@@ -513,9 +527,11 @@ def test_the_template_update_jobs_run_copier_pinned_exactly(tmp_path: Path):
     from importlib.metadata import version
 
     assert version("copier") == COPIER_PIN  # the one these tests run, and read the source of
-    github = render(tmp_path / "gh", ci="github")
+    github = render(tmp_path / "gh", ci="github", template_update=True)
     workflow = (github / ".github/workflows/template-update.yml").read_text()
-    gitlab = (render(tmp_path / "gl", ci="gitlab") / ".gitlab-ci.yml").read_text()
+    gitlab = (
+        render(tmp_path / "gl", ci="gitlab", template_update=True) / ".gitlab-ci.yml"
+    ).read_text()
     for text in (workflow, gitlab):
         runs = re.findall(r"uvx .*copier (\S+)", text)
         assert sorted(runs) == ["check-update", "update"], runs
@@ -555,7 +571,7 @@ def test_the_template_update_job_skips_its_work_when_the_project_is_current(
 ):
     """The job's own check step, with the pinned Copier (this venv's, through a uvx that
     refuses any other): current (exit 0) stops, a newer tag (2) and "cannot tell" (1) go on."""
-    step = check_step(render(tmp_path / "generated", ci=ci), ci)
+    step = check_step(render(tmp_path / "generated", ci=ci, template_update=True), ci)
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     uvx = bin_dir / "uvx"

@@ -84,7 +84,10 @@ def made_once(tmp_path_factory) -> Path:
     git(repo, "tag", "v2.0.0")
     # The project, in a folder named as each test's is: its default name comes from it.
     project = folder / "start" / "owned"
-    made = copier("copy", "--trust", "--defaults", "--vcs-ref", "v1.0.0", str(repo), str(project))
+    made = copier(
+        "copy", "--trust", "--defaults", "--data", "template_update=true", "--vcs-ref", "v1.0.0",
+        str(repo), str(project),
+    )  # fmt: skip
     assert made.returncode == 0, made.stderr
     shipped = [
         p for p in project.rglob("*") if p.is_file() and str(repo).encode() in p.read_bytes()
@@ -633,6 +636,8 @@ def test_gitlab_runs_the_same_template_update_commands(project: Path, tmp_path: 
         "--skip-tasks",
         "--data",
         "ci=gitlab",
+        "--data",
+        "template_update=true",
         str(ROOT),
         str(tmp_path / "gl"),
     )
@@ -1170,7 +1175,7 @@ def test_the_template_update_job_and_the_next_steps_use_the_answers_file_chosen_
     project = tmp_path / "own-answers"
     made = copier(
         "copy", "--trust", "--defaults", "--vcs-ref", "v1.0.0", "--answers-file", answers,
-        str(template), str(project),
+        "--data", "template_update=true", str(template), str(project),
     )  # fmt: skip
     assert made.returncode == 0, made.stderr
     assert f"then `uvx copier update --trust --answers-file {shlex.quote(answers)}`." in made.stderr
