@@ -1,0 +1,1 @@
+"""The benchmark: `uv run python bench/images.py` (docs/measurements.md)."""
