@@ -87,12 +87,12 @@ READ_LIMIT = 1_000_000  # bytes of a file searched for conflict markers
 
 
 class Interrupted(Exception):
-    """Ctrl-C during a step: the steps not done are reported, the project is kept."""
+    """Ctrl-C or SIGTERM during a step: the steps not done are reported, the project is kept."""
 
 
 def interrupted(signum: int, frame: object) -> None:
-    """SIGINT as an exception of our own: subprocess kills the running command at once
-    (for KeyboardInterrupt it would first wait, and copier kills this task 0.25 s after
+    """SIGINT or SIGTERM as an exception of our own: subprocess kills the running command at
+    once (for KeyboardInterrupt it would first wait, and copier kills this task 0.25 s after
     Ctrl-C), so the kept-project message is out before copier stops."""
     raise Interrupted
 
@@ -864,6 +864,35 @@ def refuse(state: Path, answers_file: Path, committed: bytes, current: bytes) ->
         answers_file.write_bytes(committed)
 
 
+def unsafe_to_write(new: Path) -> list[str]:
+    """One line per file of the project the update must not or cannot write, as git sees it
+    whatever the user's settings (copier's own check reads status.showUntrackedFiles): a file
+    git does not track, an ignored one the new version writes with other content, and a file
+    it changes, or a folder it adds to, that is read-only for this user."""
+    lines = [
+        f"{name}: not committed (commit it, or move it out of the project)"
+        for name in listed("--others", "--exclude-standard", "--", ".")
+    ]
+    rendered = sorted(path.relative_to(new) for path in new.rglob("*") if not path.is_dir())
+    specs = [f":(literal){path.as_posix()}" for path in rendered]
+    ignored = set(listed("--others", "--ignored", "--exclude-standard", "--", *specs))
+    for path in rendered:
+        name = path.as_posix()
+        if os.path.lexists(path) and read_regular(path) == read_regular(new / path):
+            continue  # copier leaves a file it would write unchanged alone
+        if name in ignored:
+            lines.append(f"{name}: ignored by git, and the new version writes it (move it aside)")
+        elif os.path.lexists(path):
+            if not os.access(path, os.W_OK):
+                lines.append(f"{name}: read-only, and the update rewrites it (chmod u+w it)")
+        else:
+            folder = next(parent for parent in path.parents if parent.exists())
+            if not os.access(folder, os.W_OK | os.X_OK):
+                where = "the project's folder" if folder == Path() else f"{folder.as_posix()}/"
+                lines.append(f"{name}: new, and {where} is read-only (chmod u+w it)")
+    return lines
+
+
 def before_update(
     answers_file: Path,
     destination: Path,
@@ -892,16 +921,24 @@ def before_update(
         refuse(state, answers_file, old_answers, current)
         return 1
     name = Path.cwd().name  # the folder's name, from which copier derives defaults
-    renders = {
-        "new": copier_copy(str(template), "HEAD", state / "new" / name, current,
-                           answers_file, data or {}),
-    }  # fmt: skip
-    source, version = recorded.get("_src_path"), recorded.get("_commit")
-    if source and version and not skip_tasks:
-        renders["old"] = copier_copy(
-            source, version, state / "old" / name, old_answers, answers_file, {}
+    renders: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        renders["new"] = copier_copy(
+            str(template), "HEAD", state / "new" / name, current, answers_file, data or {}
         )
-    results = {which: finished(render) for which, render in renders.items()}
+        source, version = recorded.get("_src_path"), recorded.get("_commit")
+        if source and version and not skip_tasks:
+            renders["old"] = copier_copy(
+                source, version, state / "old" / name, old_answers, answers_file, {}
+            )
+        results = {which: finished(render) for which, render in renders.items()}
+    except Interrupted:
+        for render in renders.values():
+            render.kill()
+            render.wait()
+        say("interrupted: the update was stopped before anything was written.")
+        refuse(state, answers_file, old_answers, current)
+        return 1
     if results["new"][0] != 0:
         if not (data or defaults):
             # Copier asks every question next, and may be given answers it takes.
@@ -918,6 +955,14 @@ def before_update(
     kind = recorded_kind(recorded)
     if new.get("project_kind", kind) != kind:
         kind_refusal(kind, new["project_kind"], "The update was stopped: nothing was written.")
+        refuse(state, answers_file, old_answers, current)
+        return 1
+    if unsafe := unsafe_to_write(state / "new" / name):
+        say(
+            "the update was stopped before anything was written: it would overwrite what git "
+            "does not hold, or could not write, in:",
+            *(f"  {line}" for line in unsafe),
+        )
         refuse(state, answers_file, old_answers, current)
         return 1
     # The answers as this update reads them: a migration may have renamed some already.
@@ -1294,7 +1339,9 @@ def main(argv: list[str] | None = None) -> int:
     rename.add_argument("old")
     rename.add_argument("new")
     args = parser.parse_args(argv)
+    # Ctrl-C, and a cancelled CI job's or `kill`'s SIGTERM: one line each, nothing left behind.
     signal.signal(signal.SIGINT, interrupted)
+    signal.signal(signal.SIGTERM, interrupted)
 
     if args.step == "after-copy":
         after_copy(

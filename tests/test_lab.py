@@ -112,3 +112,19 @@ def test_without_require_a_missing_tool_is_a_skip_with_its_reason(monkeypatch):
     monkeypatch.delenv(REQUIRE, raising=False)
     with pytest.raises(pytest.skip.Exception, match="podman is not installed"):
         missing("podman is not installed (Debian: apt-get install podman)")
+
+
+def test_the_laboratory_and_the_benchmark_type_check_strictly_and_the_benchmark_starts():
+    """Nothing runs the benchmark in the suite (it takes minutes of an engine): its modules
+    must at least import, parse their command line, and type-check like the hook."""
+    root = Path(__file__).resolve().parents[1]
+    checked = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "lab", "bench"],
+        cwd=root, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stdout
+    helped = subprocess.run(
+        [sys.executable, str(root / "bench" / "images.py"), "--help"],
+        cwd=root.parent, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert helped.returncode == 0 and "--no-generation" in helped.stdout, helped.stderr

@@ -12,9 +12,11 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 import tomllib
 from pathlib import Path
 
@@ -31,6 +33,7 @@ from helpers import (
     image,
     in_a_terminal,
     lock_advice_outside_the_workspace,
+    missing,
     run_ok,
     screen_text,
     shipped_base,
@@ -1304,3 +1307,150 @@ def test_switching_to_distroless_on_update_keeps_the_owners_work_and_the_image_r
     code = "import main, six; print(main.farewell(), six.__name__)"
     ran = docker("run", "--rm", "--network", "none", f"hardened-{start}", "python", "-c", code)
     assert ran.stdout == "Bye six\n"
+
+
+# -- What the update must not, or cannot, write ---------------------------------------------
+
+
+def nothing_left(project: Path, head: str) -> None:
+    """Refused: the project as committed, no update state in the git dir."""
+    assert git(project, "rev-parse", "HEAD") == head
+    assert git(project, "status", "--porcelain", "--untracked-files=no") == ""
+    state = Path(git(project, "rev-parse", "--absolute-git-dir").strip()) / "copier-uv-docker"
+    assert not state.exists() or not any(state.iterdir())
+
+
+def test_an_update_never_writes_over_an_untracked_file_whatever_git_status_is_set_to_show(
+    project: Path,
+):
+    """status.showUntrackedFiles=no hides the owner's own file from copier's dirty check: the
+    update that adds that file (the Dev Containers answer) would replace it without a word."""
+    git(project, "config", "status.showUntrackedFiles", "no")
+    own = project / ".devcontainer" / "devcontainer.json"
+    own.parent.mkdir()
+    own.write_text('{"name": "the owner\'s own"}\n')
+    head = git(project, "rev-parse", "HEAD")
+    result = update(project, "--data", "devcontainer=true")
+    assert result.returncode != 0
+    assert (
+        "  .devcontainer/devcontainer.json: not committed (commit it, or move it out of the "
+        "project)\n" in result.stderr
+    ), result.stderr
+    assert own.read_text() == '{"name": "the owner\'s own"}\n'
+    nothing_left(project, head)
+
+
+def test_an_update_never_writes_over_an_ignored_file_it_would_change(project: Path):
+    """A global gitignore (core.excludesFile) that lists a file the new version writes."""
+    excludes = project.parent / "global-gitignore"
+    excludes.write_text(".devcontainer/\n")
+    git(project, "config", "core.excludesFile", str(excludes))
+    own = project / ".devcontainer" / "devcontainer.json"
+    own.parent.mkdir()
+    own.write_text("{}\n")
+    head = git(project, "rev-parse", "HEAD")
+    result = update(project, "--data", "devcontainer=true")
+    assert result.returncode != 0
+    line = "  .devcontainer/devcontainer.json: ignored by git, and the new version writes it"
+    assert line in result.stderr, result.stderr
+    assert own.read_text() == "{}\n"
+    nothing_left(project, head)
+
+
+# As an owner who is not root: root, without the capability to override file modes.
+AS_OWNER = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
+
+
+@pytest.mark.parametrize("read_only", ["Dockerfile", ".copier-answers.yml", "."])
+def test_an_update_refuses_a_file_or_folder_it_cannot_write_before_writing_anything(
+    project: Path, read_only: str
+):
+    """The update rewrites the Dockerfile (v2 brings a line) and the answers file, and adds
+    .devcontainer/ to the project's folder: each read-only in turn."""
+    if shutil.which("setpriv") is None:
+        missing("setpriv (util-linux) is not installed")
+    target = project / read_only
+    mode = target.stat().st_mode
+    head = git(project, "rev-parse", "HEAD")
+    target.chmod(0o555 if target.is_dir() else 0o444)
+    try:
+        result = subprocess.run(
+            [*AS_OWNER, sys.executable, "-m", "copier", "update", "--trust", "--defaults",
+             "--data", "devcontainer=true", str(project)],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+    finally:
+        target.chmod(mode)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr and "PermissionError" not in result.stderr
+    expected = {
+        "Dockerfile": "  Dockerfile: read-only, and the update rewrites it (chmod u+w it)\n",
+        ".copier-answers.yml": "  .copier-answers.yml: read-only, and the update rewrites it",
+        ".": "  .devcontainer/devcontainer.json: new, and the project's folder is read-only",
+    }[read_only]
+    assert expected in result.stderr, result.stderr
+    nothing_left(project, head)
+    assert not (project / ".devcontainer").exists()
+
+
+# -- Interrupted: one line, nothing left behind ----------------------------------------------
+
+
+def test_ctrl_c_during_the_before_update_renders_says_one_line_and_leaves_nothing(project: Path):
+    """SIGINT to the whole process group, as a terminal's Ctrl-C sends it, once the hook's
+    renders are under way."""
+    head = git(project, "rev-parse", "HEAD")
+    state = Path(git(project, "rev-parse", "--absolute-git-dir").strip()) / "copier-uv-docker"
+    running = subprocess.Popen(
+        [sys.executable, "-m", "copier", "update", "--trust", "--defaults", str(project)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not any(state.glob("*/new")) and running.poll() is None:
+        assert time.monotonic() < deadline, "the hook never started its renders"
+        time.sleep(0.01)
+    os.killpg(running.pid, signal.SIGINT)
+    _, stderr = running.communicate(timeout=60)
+    assert running.returncode != 0
+    said = [line for line in stderr.splitlines() if "interrupted" in line]
+    assert said == [
+        "copier-uv-docker: interrupted: the update was stopped before anything was written."
+    ], stderr
+    assert "Traceback" not in stderr, stderr
+    nothing_left(project, head)
+    assert git(project, "status", "--porcelain") == ""
+
+
+def test_sigterm_during_the_relock_says_that_uv_lock_is_stale_and_what_to_run(
+    project: Path, tmp_path: Path
+):
+    """A cancelled CI job, or `kill`: SIGTERM to the process group while `uv lock` runs (a uv
+    that waits before locking, so that the signal lands then)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    slow = bin_dir / "uv"
+    slow.write_text(f'#!/bin/sh\nsleep 60\nexec {shutil.which("uv")} "$@"\n')
+    slow.chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    running = subprocess.Popen(
+        [sys.executable, "-m", "copier", "update", "--trust", "--defaults", str(project)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        start_new_session=True,
+    )  # fmt: skip
+    assert running.stderr is not None
+    seen = []
+    for line in running.stderr:
+        seen.append(line)
+        if line.startswith("copier-uv-docker: running") and " lock" in line:
+            break
+    else:
+        raise AssertionError("the relock never started:\n" + "".join(seen))
+    os.killpg(running.pid, signal.SIGTERM)
+    rest = running.stderr.read()
+    running.wait(timeout=60)
+    stderr = "".join(seen) + rest
+    assert "copier-uv-docker: interrupted: uv.lock was not updated." in stderr, stderr
+    assert f"    cd {shlex.quote(str(project))}\n    uv lock\n" in stderr, stderr
+    assert "Traceback" not in stderr, stderr
+    state = Path(git(project, "rev-parse", "--absolute-git-dir").strip()) / "copier-uv-docker"
+    assert not state.exists() or not any(state.iterdir())
