@@ -168,9 +168,10 @@ REQUIRE = "COPIER_UV_DOCKER_REQUIRE"
 
 CI_RUN = ROOT / ".ci" / "run"
 # How a reason names the install that provides what is missing: Debian's package, npm's folder,
-# PyPI's package (which the dev environment's uv.lock holds).
+# PyPI's package (which the dev environment's uv.lock holds), a tool uvx keeps in uv's cache.
 INSTALLS = re.compile(
     r"apt-get install ([\w.+-]+(?: [\w.+-]+)*)|npm ci --prefix (\S+)|PyPI ([\w.-]+)"
+    r"|uvx --from ([\w.=-]+)"
 )
 
 
@@ -180,7 +181,7 @@ def ci_step(reason: str) -> str:
     wanted = [
         (word, kind)
         for match in INSTALLS.finditer(reason)
-        for kind, words in zip(("apt", "npm", "pypi"), match.groups(), strict=True)
+        for kind, words in zip(("apt", "npm", "pypi", "uvx"), match.groups(), strict=True)
         if words
         for word in words.split()
     ]
@@ -195,7 +196,7 @@ def ci_step(reason: str) -> str:
             f".ci/run line {number}: `{line.strip()}`"
             for number, line in enumerate(lines, 1)
             if not line.lstrip().startswith("#")
-            and ("apt-get install" if kind == "apt" else "npm") in line
+            and {"apt": "apt-get install", "npm": "npm", "uvx": "uvx --from"}[kind] in line
             and word in line.split()
         ]
         steps.append(found[0] if found else f"no line of .ci/run installs {word}")

@@ -726,3 +726,32 @@ def test_the_conflict_search_reads_only_regular_files_of_the_project(tmp_path: P
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "the update left conflicts in:\n  marked.txt\n  Resolve" in done.stderr
+
+
+def test_a_copier_below_the_floor_is_refused_in_one_line_and_why_the_floor_is_9_19_1(
+    tmp_path: Path,
+):
+    """Copier 9.19.0 (PyPI, into uv's cache by .ci/run): from a template folder it reads
+    copier.yml and refuses, naming the version it needs, before writing anything. From a git
+    template, with this machine's git (2.39, Debian 12's), it cannot even clone it: the
+    reason the floor is 9.19.1, the version every other test runs."""
+    old = ["uvx", "--offline", "--from", "copier==9.19.0", "copier"]
+    if subprocess.run([*old, "--version"], capture_output=True, check=False).returncode != 0:
+        missing("Copier 9.19.0 is not in uv's cache: uvx --from copier==9.19.0 copier --version")
+    project = tmp_path / "app"
+    refused = subprocess.run([*old, *copy_args(project)], capture_output=True, text=True)
+    assert refused.returncode != 0
+    assert "requires Copier version >= 9.19.1" in refused.stderr, refused.stderr
+    assert "Traceback" not in refused.stderr and not project.exists()
+    template = tmp_path / "template"
+    shutil.copytree(source(), template)
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "v1"], ["tag", "v1.0.0"]):
+        run_ok(["git", *command], cwd=template)
+    cloned = subprocess.run(
+        [*old, *copy_args(project)[:-2], str(template), str(project)], capture_output=True,
+        text=True,
+    )  # fmt: skip
+    git_version = run_ok(["git", "--version"], cwd=tmp_path).stdout.split()[2]
+    if tuple(map(int, git_version.split(".")[:2])) <= (2, 39):
+        assert "checkout -f --end-of-options" in cloned.stderr, cloned.stderr
+    assert cloned.returncode != 0
