@@ -20,12 +20,14 @@ from helpers import (
     BASE_IMAGES,
     DEFAULT_PYTHON,
     IMAGE_VARIANTS,
+    KINDS,
     copier,
     copy_args,
     docker_clients,
     engines_too,
     image,
     missing,
+    one_each,
     python_for,
     render,
     require_python,
@@ -112,6 +114,37 @@ def test_image_runs_as_non_root_with_the_venv_from_the_image_itself(
     assert packages == "True\n", "dev dependencies were installed in the image"
     writable = probe("import os; print(os.access('/app', os.W_OK), os.access('/app/main.py', 2))")
     assert writable == "False False\n", "the app user can write its own code"
+
+
+@pytest.mark.parametrize(("base_image", "kind"), one_each(BASE_IMAGES, KINDS))
+def test_the_image_runs_whatever_modes_the_checkout_gave_its_files(
+    docker, build, generated, tmp_path: Path, base_image: str, kind: str
+):
+    """A clone made under umask 077 (a hardened workstation): every file 0600 and every
+    folder 0700, owned by root. The image's user reads its code all the same, and cannot
+    write it."""
+    made = generated(project_kind=kind, base_image=base_image)
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "Start"]):
+        run_ok(["git", *command], cwd=made)
+    project = tmp_path / f"umask-{kind}"
+    subprocess.run(
+        ["git", "clone", "-q", str(made), str(project)],
+        check=True, preexec_fn=lambda: os.umask(0o077),
+    )  # fmt: skip
+    assert (project / "pyproject.toml").stat().st_mode & 0o777 == 0o600
+    assert (project / "tests").stat().st_mode & 0o777 == 0o700
+    tag = f"umask-{kind}-{base_image}"
+    build(project, tag)
+    if kind == "service":  # the server runs until stopped: its code and its probe import
+        ran = docker(
+            "run", "--rm", "--network", "none", tag, "python", "-c", "import main, healthcheck"
+        )
+        assert ran.returncode == 0
+    else:
+        ran = docker("run", "--rm", "--network", "none", tag)
+        assert ran.stdout.startswith(f"Hello from {made.name}!"), ran.stdout + ran.stderr
+    check = "import os; print(all(os.access(p, 4) and not os.access(p, 2) for p in os.listdir()))"
+    assert docker("run", "--rm", "--network", "none", tag, "python", "-c", check).stdout == "True\n"
 
 
 @pytest.mark.parametrize(
