@@ -477,6 +477,29 @@ def update_command(answers_file: Path) -> str:
     return shlex.join(["uvx", "copier", "update", "--trust", *option])
 
 
+def ignored_files(in_repository: bool) -> list[str]:
+    """The project's files, as the copy left them, that the user's git ignores (a global
+    excludes file, a repository above): `git add` would leave them out without a word."""
+    project = Path.cwd()
+    names = sorted(
+        path.relative_to(project).as_posix()
+        for path in project.rglob("*")
+        if ".git" not in path.relative_to(project).parts and path.is_file()
+    )
+    if not names:
+        return []
+    with tempfile.TemporaryDirectory(prefix="copier-uv-docker-") as scratch:
+        # Outside a repository: a new one, with this project's .gitignore, as `git init` makes.
+        where = str(project) if in_repository else scratch
+        if not in_repository:
+            probe(["git", "init", "-q", scratch])
+            if (project / ".gitignore").is_file():
+                shutil.copy(project / ".gitignore", scratch)
+        command = ["git", "-C", where, "-c", "core.quotePath=false", "check-ignore", "--"]
+        code, out = probe([*command, *names], GIT_TIMEOUT)
+    return os.fsdecode(out).splitlines() if code == 0 else []  # the template's names: one line each
+
+
 def next_steps(
     tag: str, run_app: str, built: bool, port: str, answers_file: Path, recopy: bool
 ) -> None:
@@ -484,13 +507,21 @@ def next_steps(
     `docker run` publishes its port."""
     project = Path.cwd()
     review = []
+    in_repository = inside_a_repository()
+    ignored = ignored_files(in_repository)
+    forced = f"git add -f -- {shlex.join(ignored)} && " if ignored else ""
     if recopy:  # the template rewrote committed files
         review = [("git diff", "review what the recopy rewrote, before committing it")]
-        commit = 'git add . && git commit -m "Recopy from copier-uv-docker" -- .'
-    elif inside_a_repository():  # a subfolder of a repository: commit this folder only
-        commit = 'git add . && git commit -m "Start from copier-uv-docker" -- .'
+        commit = f'git add . && {forced}git commit -m "Recopy from copier-uv-docker" -- .'
+    elif in_repository:  # a subfolder of a repository: commit this folder only
+        commit = f'git add . && {forced}git commit -m "Start from copier-uv-docker" -- .'
     else:
-        commit = 'git init && git add -A && git commit -m "Start from copier-uv-docker"'
+        commit = f'git init && git add -A && {forced}git commit -m "Start from copier-uv-docker"'
+    if ignored:
+        say(
+            f"your git ignores {', '.join(ignored)} (a global excludes file, or a repository "
+            "above): the commit below adds them with -f, as the project needs them."
+        )
     build = [] if built else [build_step(tag)]
     publish = f"-p {port}:{port} " if port else ""
     blocks = [

@@ -518,6 +518,34 @@ def test_next_steps_in_a_repository_subfolder_commit_that_folder_without_git_ini
     assert staged == "other.txt\n"
 
 
+@pytest.mark.parametrize("where", ["new folder", "repository subfolder"])
+def test_files_the_users_git_ignores_are_named_and_the_printed_commit_still_commits_them(
+    tmp_path: Path, where: str
+):
+    """A global excludes file (core.excludesFile) that lists uv.lock and Dockerfile: `git add`
+    alone would leave them out of the first commit, without a word."""
+    excludes = tmp_path / "global-ignore"
+    excludes.write_text("uv.lock\nDockerfile\n")
+    gitconfig = tmp_path / "gitconfig"
+    for key, value in (("core.excludesFile", str(excludes)), ("user.name", "Ada"),
+                       ("user.email", "ada@example.org")):  # fmt: skip
+        run_ok(["git", "config", "--file", str(gitconfig), key, value], cwd=tmp_path)
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": str(gitconfig)}
+    if where == "new folder":
+        project = tmp_path / "app"
+    else:
+        run_ok(["git", "init", "-q", str(tmp_path / "repo")], cwd=tmp_path)
+        project = tmp_path / "repo" / "app"
+    result = copier(*copy_args(project), env=env)
+    assert result.returncode == 0, result.stderr
+    assert "your git ignores Dockerfile, uv.lock (a global excludes file" in result.stderr
+    commit = next_steps_of(result.stderr)[0][1]
+    assert "git add -f -- Dockerfile uv.lock && " in commit, commit
+    run_ok(["bash", "-c", commit], cwd=project, env=env)  # typed as printed
+    committed = run_ok(["git", "ls-files"], cwd=project, env=env).stdout.split()
+    assert {"Dockerfile", "uv.lock", "main.py"} <= set(committed)
+
+
 @pytest.mark.parametrize(
     ("ci", "read"),
     [("github", "GitHub .github/workflows, Dependabot .github/dependabot.yml"),

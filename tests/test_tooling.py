@@ -385,6 +385,23 @@ def test_the_coverage_gate_fails_the_ci_command_when_a_generated_test_is_removed
     assert "FAIL Required test coverage of 100.0% not reached" in caught.stdout, caught.stdout
 
 
+def test_one_test_alone_runs_as_the_readme_says_and_fails_the_gate_without_no_cov(generated):
+    project = generated(project_kind="service")
+    readme = (project / "README.md").read_text()
+    found = re.search(r"One test alone: `(uv run pytest -k <name> --no-cov)`", readme)
+    assert found, "the README no longer says how to run one test"
+    name = next(
+        node.name
+        for node in ast.parse((project / "tests" / "test_main.py").read_text()).body
+        if getattr(node, "name", "").startswith("test_")
+    )
+    command = shlex.split(found.group(1).replace("<name>", name))
+    alone = run_ok(command, cwd=project).stdout
+    assert "1 passed" in alone, alone
+    gated = subprocess.run(command[:-1], cwd=project, capture_output=True, text=True)
+    assert gated.returncode != 0 and "Required test coverage of 100.0% not reached" in gated.stdout
+
+
 def test_gitlab_pipeline_checks_then_builds_both_platforms_and_pushes_on_default_branch(
     tmp_path: Path,
 ):
