@@ -1253,7 +1253,58 @@ def locked_packages() -> set[str]:
     return names
 
 
-def after_update(answers_file: Path) -> None:
+def instructions(text: str) -> list[tuple[int, str]]:
+    """A Dockerfile's instructions, each with its first line's number, continuation lines
+    joined and comments dropped."""
+    found: list[tuple[int, str]] = []
+    parts: list[str] = []
+    start = 0
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if not parts and (not stripped or stripped.startswith("#")):
+            continue
+        if not parts:
+            start = number
+        if stripped.startswith("#"):
+            continue
+        parts.append(stripped.removesuffix("\\").strip())
+        if not stripped.endswith("\\"):
+            found.append((start, " ".join(part for part in parts if part)))
+            parts = []
+    return found
+
+
+def owner_lines_without_a_shell(old_render: Path, shell_less_base: str) -> list[str]:
+    """The owner's RUN instructions (in the Dockerfile as committed, not in the template's
+    render of that version) that the merged Dockerfile runs in a stage built on a base image
+    without a shell: a shell-form RUN, or one that calls a package manager."""
+    committed_text = committed(Path("Dockerfile"))
+    merged = read_regular(Path("Dockerfile"), READ_LIMIT)
+    rendered = read_regular(old_render, READ_LIMIT)
+    if committed_text is None or merged is None or rendered is None:
+        return []
+    template = {text for _, text in instructions(os.fsdecode(rendered))}
+    owners = {text for _, text in instructions(os.fsdecode(committed_text))} - template
+    shell_less: set[str] = set()
+    in_shell_less = False
+    lines = []
+    for number, text in instructions(os.fsdecode(merged)):
+        words = text.split()
+        if words[0].upper() == "FROM":
+            rest = [word for word in words[1:] if not word.startswith("--")]
+            in_shell_less = bool(rest) and (rest[0] == shell_less_base or rest[0] in shell_less)
+            if in_shell_less and len(rest) == 3 and rest[1].upper() == "AS":
+                shell_less.add(rest[2])
+            continue
+        if not in_shell_less or text not in owners or words[0].upper() != "RUN":
+            continue
+        command = " ".join(word for word in words[1:] if not word.startswith("--"))
+        if not command.startswith("[") or re.search(r"\b(apt-get|apt|dpkg)\b", command):
+            lines.append(f"Dockerfile line {number}: {text}")
+    return lines
+
+
+def after_update(answers_file: Path, shell_less_base: str = "") -> None:
     """After copier's merge: name the answers it forgot, carry over and keep aside what it
     removed, report conflicts, relock unless unsafe, and name the locked packages it dropped."""
     now = read_answers(answers_file) if answers_file.is_file() else {}
@@ -1267,6 +1318,21 @@ def after_update(answers_file: Path) -> None:
     state = state_dir()
     old = state / "old" / Path.cwd().name if state else None
     carried, kept = carry_and_keep(old if old and old.is_dir() else None)
+    unrunnable = (
+        owner_lines_without_a_shell(old / "Dockerfile", shell_less_base)
+        if shell_less_base and old and old.is_dir()
+        else []
+    )
+    if unrunnable:
+        say(
+            f"your own Dockerfile lines below run where the new base image has no shell and no "
+            f"package manager ({shell_less_base}); the update kept them, so the build will "
+            "fail there:",
+            *(f"  {line}" for line in unrunnable),
+            '  Write each as an argument list (RUN ["python", ...]), or do it in a stage FROM a '
+            "Debian image and COPY --from it what it makes, or choose a base image with a "
+            "shell (`--data base_image=python-slim`).",
+        )
     if state and (membership := state / MEMBERSHIP_FILE).is_file():
         root = membership.read_bytes()
         MEMBERSHIP["root"] = Path(os.fsdecode(root)) if root else None
@@ -1365,7 +1431,10 @@ def main(argv: list[str] | None = None) -> int:
     before.add_argument("--skip-tasks", action=argparse.BooleanOptionalAction, default=False)
     kind = step("check-kind", "undo, inside the project, an update that switched the kind")
     kind.add_argument("kind")
-    step("after-update", "carry over, keep aside, list conflicts, relock")
+    after = step("after-update", "carry over, keep aside, list conflicts, relock")
+    after.add_argument(
+        "--shell-less-base", default="", help="the base image, if it has no shell (distroless)"
+    )
     rename = step("rename-answer", "carry an answer to a renamed question")
     rename.add_argument("old")
     rename.add_argument("new")
@@ -1385,7 +1454,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.step == "check-kind":
         return check_kind(args.answers_file, args.kind)
     elif args.step == "after-update":
-        after_update(args.answers_file)
+        after_update(args.answers_file, args.shell_less_base)
     else:
         rename_answer(args.answers_file, args.old, args.new)
     return 0

@@ -1454,3 +1454,31 @@ def test_sigterm_during_the_relock_says_that_uv_lock_is_stale_and_what_to_run(
     assert "Traceback" not in stderr, stderr
     state = Path(git(project, "rev-parse", "--absolute-git-dir").strip()) / "copier-uv-docker"
     assert not state.exists() or not any(state.iterdir())
+
+
+def test_a_switch_to_distroless_names_each_owner_line_its_builder_cannot_run(project: Path):
+    """The owner's shell-form `RUN apt-get ...` in the builder: kept by the merge, as it should
+    be, where distroless has no shell and no apt. An argument-list line of theirs runs there."""
+    dockerfile = project / "Dockerfile"
+    apt = "RUN apt-get update && apt-get install -y --no-install-recommends libpq5"
+    fine = 'RUN ["python", "-c", "print(1)"]'
+    text = dockerfile.read_text()
+    assert text.count("WORKDIR /app\n") >= 1
+    dockerfile.write_text(text.replace("WORKDIR /app\n", f"WORKDIR /app\n{apt}\n{fine}\n", 1))
+    commit_all(project, "The owner's library")
+    result = update(project, "--data", "base_image=distroless", "--data", "python_version=3.13")
+    assert result.returncode == 0, result.stderr
+    merged = dockerfile.read_text().splitlines()
+    number = merged.index(apt) + 1
+    assert merged[number - 2] == "WORKDIR /app" and fine in merged
+    assert "no shell and no package manager" in result.stderr, result.stderr
+    named = [
+        s
+        for line in result.stderr.splitlines()
+        if (s := line.strip()).startswith("Dockerfile line")
+    ]
+    assert named == [f"Dockerfile line {number}: {apt}"], result.stderr
+    # Back on a base image with a shell: nothing to say.
+    commit_all(project, "On distroless")
+    again = update(project, "--data", "base_image=python-slim")
+    assert again.returncode == 0 and "no shell" not in again.stderr, again.stderr
