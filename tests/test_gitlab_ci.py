@@ -19,6 +19,7 @@ What gitlab-ci-local cannot show:
 
 from __future__ import annotations
 
+import re
 import uuid
 from pathlib import Path
 
@@ -36,7 +37,14 @@ from helpers import (
 )
 
 from lab.clients import gitlab_ci_local
-from lab.clients.gitlab import DEFAULT_BRANCH, PROJECT_PATH, SERVER, GitlabCiLocal, checkout
+from lab.clients.gitlab import (
+    DEFAULT_BRANCH,
+    PROJECT_PATH,
+    SERVER,
+    GitlabCiLocal,
+    checkout,
+    helper_image,
+)
 
 KINDS = ["script", "service", "package"]
 
@@ -65,23 +73,23 @@ INTENDED = {
     # gitlab-ci-local's answer, not GitLab's: it ignores the workflow rule that creates no
     # pipeline for a merge request (a tool limit, checked apart below).
     "merge-request": ["checks", "build-image"],
-    "template-update-schedule": ["template-update"],
+    "template-update-schedule": ["template-update", "template-update-push"],
 }
 
 
 @pytest.fixture(scope="session")
 def gitlab(docker, tmp_path_factory):
-    """gitlab-ci-local for a project, on the tests' engine, its helper container in the job
-    image (the stand-in of uv's image with the default Python)."""
+    """gitlab-ci-local for a project, on the tests' engine, its helper containers in the job
+    image (the stand-in of uv's image with the default Python) with rsync added."""
     command = gitlab_ci_local()
     if isinstance(command, str):
         missing(command)
     home = tmp_path_factory.mktemp("gitlab-ci-local-home")
-    job_image = uv_python_image(DEFAULT_PYTHON)
+    helper = helper_image(docker.client, docker.env, uv_python_image(DEFAULT_PYTHON))
 
     def runner(project: Path, volumes: list[str] | None = None) -> GitlabCiLocal:
         return GitlabCiLocal(
-            command, project, docker.env, docker.client, job_image, home, volumes or []
+            command, project, docker.env, docker.client, helper, home, volumes or []
         )
 
     return runner
@@ -105,7 +113,7 @@ def test_each_pipeline_selects_the_intended_jobs(gitlab, tmp_path, kind, templat
     assert "json schema validated" in listed.stdout + listed.stderr
     selected = {name: ci.selected(variables) for name, variables in PIPELINES.items()}
     intended = {
-        name: [job for job in jobs if template_update or job != "template-update"]
+        name: [job for job in jobs if template_update or not job.startswith("template-update")]
         for name, jobs in INTENDED.items()
     }
     assert selected == intended
@@ -236,19 +244,32 @@ def scheduled_update(gitlab, tmp_path):
     checkout(project)
     remote = bare_remote(tmp_path, project)
     ci = gitlab(project, volumes=[f"{template}:{template}:ro", f"{remote}:{remote}"])
-    variables = {
-        **SCHEDULE,
+    # The token as the project's CI/CD settings hold it, scoped to the environment
+    # template-update as the generated README says; and the URL mapping that holds it too.
+    scoped = {
         "TEMPLATE_UPDATE_TOKEN": TOKEN,
         "GIT_CONFIG_COUNT": "1",
         "GIT_CONFIG_KEY_0": f"url.file://{remote}.insteadOf",
         "GIT_CONFIG_VALUE_0": f"https://oauth2:{TOKEN}@{SERVER}/{PROJECT_PATH}.git",
     }
+    settings = tmp_path / "ci-variables.yml"
+    settings.write_text(
+        yaml.safe_dump({name: {"values": {"template-update": v}} for name, v in scoped.items()})
+    )
 
-    def run() -> str:
-        ran = ci.run("template-update", variables=variables)
+    def run(token_everywhere: bool = False) -> str:
+        """Both jobs, as the schedule runs them; or, with the token given to every job (a
+        variable left unscoped), the update job alone, which must refuse."""
+        if token_everywhere:
+            ran = ci.run("template-update", variables={**SCHEDULE, "TEMPLATE_UPDATE_TOKEN": TOKEN})
+            assert ran.returncode != 0, ran.stdout + ran.stderr
+            return ran.stdout + ran.stderr
+        ran = ci.run(
+            "template-update-push", variables=SCHEDULE, needs=True, variables_file=settings
+        )
         log = ran.stdout + ran.stderr
         assert ran.returncode == 0, log
-        assert "PASS  template-update" in log
+        assert re.findall(r"PASS\s+(\S+)", log) == ["template-update", "template-update-push"], log
         return log
 
     return template, remote, run
@@ -280,6 +301,33 @@ def test_the_template_update_job_pushes_its_branch_and_opens_a_merge_request(
             f"merge_request.target={DEFAULT_BRANCH}",
         ]
     ]
+
+
+def test_the_template_code_the_update_runs_never_sees_the_token(scheduled_update):
+    """A template release whose migration records its environment in a file the update then
+    commits: what the template's code saw, the pushed branch shows."""
+    template, remote, run = scheduled_update
+    config = template / "copier.yml"
+    probe = (
+        '  - command: ["sh", "-c", "env > seen-by-the-template.txt"]\n'
+        "    when: \"{{ _stage == 'after' }}\"\n"
+    )
+    config.write_text(config.read_text().replace("_migrations:\n", "_migrations:\n" + probe, 1))
+    git = ["git", "-c", "user.name=T", "-c", "user.email=t@example.com"]
+    run_ok([*git, "commit", "-q", "--no-verify", "-am", "v2.1.0"], template)
+    run_ok(["git", "tag", "v2.1.0"], template)
+    run()
+    seen = remote_git(remote, "show", "template-update:seen-by-the-template.txt")
+    assert "CI_PIPELINE_SOURCE=schedule" in seen  # the job's environment, as the template saw it
+    assert TOKEN not in seen and "TEMPLATE_UPDATE_TOKEN" not in seen, seen
+
+
+def test_an_unscoped_token_stops_the_update_before_the_templates_code_runs(scheduled_update):
+    _, remote, run = scheduled_update
+    log = run(token_everywhere=True)
+    assert "TEMPLATE_UPDATE_TOKEN reaches this job, which runs the template's code" in log, log
+    assert "copier update" not in log.split("TEMPLATE_UPDATE_TOKEN reaches")[-1], log
+    assert not (remote / "pushes.log").exists() or not (remote / "pushes.log").read_text()
 
 
 def test_a_second_template_update_with_nothing_new_leaves_the_branch_untouched(

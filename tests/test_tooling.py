@@ -135,7 +135,7 @@ def test_the_template_update_answer_adds_or_removes_that_job_and_nothing_else(tm
         assert yaml.safe_load(off.read_text()) == {
             key: value
             for key, value in yaml.safe_load(on.read_text()).items()
-            if key != "template-update"
+            if not str(key).startswith("template-update")
         }
         # Line by line, the answer "no" only leaves lines out.
         lines = iter(on.read_text().splitlines())

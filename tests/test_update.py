@@ -601,8 +601,13 @@ def template_update_steps(project: Path) -> tuple[str, str, str]:
     workflow = yaml.safe_load((project / ".github/workflows/template-update.yml").read_text())
     job = workflow["jobs"]["update"]
     steps = {s.get("id"): s for s in job["steps"]}
-    # Pushed with a token that may change workflow files (GITHUB_TOKEN may not).
-    assert "secrets.TEMPLATE_UPDATE_TOKEN" in job["steps"][-1]["env"]["GH_TOKEN"]
+    # Pushed with a token that may change workflow files (GITHUB_TOKEN may not), in a job of
+    # its own: the one that runs the template's code has no secret.
+    assert (
+        "secrets.TEMPLATE_UPDATE_TOKEN"
+        in workflow["jobs"]["propose"]["steps"][-1]["env"]["GH_TOKEN"]
+    )
+    assert "secrets." not in yaml.safe_dump(job)
     # The job's environment, as the runner gives it to each step's shell.
     env = exported(job["env"])
     source, update, conflicts = (env + steps[s]["run"] for s in ("source", "update", "conflicts"))

@@ -10,16 +10,39 @@ the job's image. Nothing is pulled when every image is already in the engine.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from lab import locks
 
 # Where a checkout's `origin` points: gitlab-ci-local parses it into CI_SERVER_HOST,
 # CI_SERVER_FQDN and CI_PROJECT_PATH. Nothing is ever sent there.
 SERVER = "gitlab.example.com"
 PROJECT_PATH = "team/app"
 DEFAULT_BRANCH = "main"
+
+
+def helper_image(docker: str, env: dict[str, str], job_image: str) -> str:
+    """The image gitlab-ci-local runs its helper containers in, which copy a job's artifacts
+    out with bash and rsync (its own helper, firecow/gitlab-ci-local-util, has both; it
+    cannot be pulled here): the job image with Debian's rsync, built once per engine."""
+    tag = "lab-gitlab-ci-local-helper:" + hashlib.sha256(job_image.encode()).hexdigest()[:12]
+    with locks.artefact(tag):
+        found = subprocess.run([docker, "image", "inspect", tag], env=env, capture_output=True)
+        if found.returncode != 0:
+            dockerfile = (
+                f"FROM {job_image}\n"
+                "RUN apt-get update -qq && apt-get install -qq -y --no-install-recommends rsync"
+                " && rm -rf /var/lib/apt/lists/*\n"
+            )
+            subprocess.run(
+                [docker, "build", "-q", "-t", tag, "-"],
+                input=dockerfile, env=env, capture_output=True, text=True, check=True,
+            )  # fmt: skip
+    return tag
 
 
 def checkout(project: Path) -> None:
@@ -107,12 +130,23 @@ class GitlabCiLocal:
         return [job["name"] for job in json.loads(listed.stdout) if job["when"] != "never"]
 
     def run(
-        self, job: str, variables: dict[str, str | None] | None = None, timeout: float = 900
+        self,
+        job: str,
+        variables: dict[str, str | None] | None = None,
+        timeout: float = 900,
+        needs: bool = False,
+        variables_file: Path | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        """Run one job in its image, on the tests' engine, with this runner's volumes."""
+        """Run one job in its image (after the jobs it needs, with `needs`), on the tests'
+        engine, with this runner's volumes; a variables file holds what the project's CI/CD
+        settings would (values scoped to an environment, for one)."""
         volumes = [option for volume in self.volumes for option in ("--volume", volume)]
+        extra = ["--needs"] if needs else []
+        if variables_file is not None:
+            extra += ["--variables-file", str(variables_file)]
         return self(
             job,
+            *extra,
             "--container-executable",
             self.docker,
             "--helper-image",
