@@ -237,14 +237,17 @@ def exported(variables: dict[str, str]) -> str:
     return "".join(f"export {key}={shlex.quote(value)}\n" for key, value in variables.items())
 
 
-def hook() -> ModuleType:
-    """The hook as a module, to call one of its functions directly (it is stdlib-only, and
-    does nothing on import)."""
-    spec = importlib.util.spec_from_file_location("copier_uv_docker_hook", HOOK)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+HOOK_PARTS = ROOT / "hooks" / "tasklib"
+
+
+def hook(part: str) -> ModuleType:
+    """One part of the hook (hooks/tasklib/<part>.py) as a module, to call one of its
+    functions directly (it is stdlib-only, and does nothing on import), imported as copier's
+    run of hooks/tasks.py imports it: from the hooks folder."""
+    folder = str(HOOK_PARTS.parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    return importlib.import_module(f"tasklib.{part}")
 
 
 def copier(

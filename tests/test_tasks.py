@@ -133,7 +133,7 @@ def test_an_offline_relock_failure_is_summed_up_by_uvs_hint_on_the_network(tmp_p
     assert failed.returncode != 0
     hints = [line for line in failed.stderr.splitlines() if line.startswith("hint:")]
     assert len(hints) == 2 and "requires-python" in hints[0], failed.stderr
-    reason = hook().reason_of(failed.stderr)
+    reason = hook("uv").reason_of(failed.stderr)
     assert "hint: Packages were unavailable because the network was disabled" in reason
     assert "requires-python" not in reason
 
@@ -382,7 +382,10 @@ def test_a_copy_says_which_data_answers_no_question_and_the_name_it_may_mean(tmp
     assert "`python version` (given with --data or --data-file) answers no" in result.stderr
     # Copier's own names (a data file made from an answers file) and a question's are answers.
     data = {"_commit": "v1.0.0", "_src_path": "gh:o/t", "project_name": "b"}
-    assert hook().unknown_data(data, hook().questions(ROOT), ["project_name"], {}) == []
+    assert (
+        hook("answers").unknown_data(data, hook("answers").questions(ROOT), ["project_name"], {})
+        == []
+    )
 
 
 def test_copy_tasks_are_argument_lists_never_shell_strings():
@@ -390,23 +393,27 @@ def test_copy_tasks_are_argument_lists_never_shell_strings():
         assert isinstance(task["command"], list), task
 
 
-def test_the_hook_is_typed_strictly_and_imports_only_the_standard_library():
+def test_the_hook_is_typed_strictly_imports_only_the_standard_library_and_its_parts_are_small():
     import ast
 
-    tree = ast.parse(HOOK.read_text())
-    imported = {
-        alias.name.split(".")[0]
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Import)
-        for alias in node.names
-    }
-    imported |= {
-        node.module.split(".")[0]
-        for node in ast.walk(tree)
-        if isinstance(node, ast.ImportFrom) and node.module
-    }
-    assert imported <= sys.stdlib_module_names, imported - sys.stdlib_module_names
-    run_ok([sys.executable, "-m", "mypy", "--strict", str(HOOK)], cwd=ROOT)
+    parts = [HOOK, *sorted((HOOK.parent / "tasklib").glob("*.py"))]
+    for path in parts:
+        tree = ast.parse(path.read_text())
+        imported = {
+            alias.name.split(".")[0]
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import)
+            for alias in node.names
+        }
+        imported |= {
+            node.module.split(".")[0]
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module
+        }
+        imported -= {"tasklib"}  # its own parts
+        assert imported <= sys.stdlib_module_names, (path, imported - sys.stdlib_module_names)
+        assert len(path.read_text().splitlines()) <= 400, f"{path.name}: split it"
+    run_ok([sys.executable, "-m", "mypy", "--strict", *map(str, parts)], cwd=ROOT)
 
 
 def test_the_names_the_hook_reads_from_copier_yml_are_the_keys_copier_loads():
@@ -414,7 +421,7 @@ def test_the_names_the_hook_reads_from_copier_yml_are_the_keys_copier_loads():
     # own loader, with its includes, is the reference; a key written otherwise fails here.
     from copier._template import load_template_config
 
-    assert hook().questions(ROOT) == set(load_template_config(ROOT / "copier.yml"))
+    assert hook("answers").questions(ROOT) == set(load_template_config(ROOT / "copier.yml"))
 
 
 def test_the_hook_refuses_a_misuse_with_a_usage_error(tmp_path: Path):
@@ -596,7 +603,7 @@ FOLDER_BYTES = st.binary(min_size=1, max_size=40).filter(
 def test_a_project_alone_in_its_folder_is_no_workspace_member_whatever_the_folders_name(
     name: bytes,
 ):
-    tasks = hook()
+    tasks = hook("uv")
     with tempfile.TemporaryDirectory() as scratch:
         project = Path(os.fsdecode(os.fsencode(scratch) + b"/" + name))
         project.mkdir()
@@ -664,7 +671,7 @@ def test_the_default_the_hook_and_the_jobs_agree_on_which_sources_a_runner_reach
 ):
     reachable = source_path in REACHABLE
     assert template_update_default(source_path) is reachable
-    assert bool(hook().REMOTE_SOURCE.match(source_path)) is reachable
+    assert bool(hook("copy").REMOTE_SOURCE.match(source_path)) is reachable
     answers = tmp_path / "answers.yml"
     answers.write_text(f"_src_path: {source_path}\n")
     assert len(source_steps) == 2

@@ -379,23 +379,25 @@ def test_data_under_a_name_renamed_without_a_migration_points_to_the_new_name(
     assert result.returncode == 0, result.stderr
     assert "so copier ignores it: did you mean maintainer_name?" in result.stderr, result.stderr
     # A typo of the old name means the new one too, not the closest-spelled answer.
-    lines = hook().unknown_data({"author_nme": "Grace"}, {"maintainer_name", "author_email"},
-                                ["maintainer_name", "author_email"],
-                                {"author_name": "maintainer_name"})  # fmt: skip
+    answers = hook("answers")
+    lines = answers.unknown_data({"author_nme": "Grace"}, {"maintainer_name", "author_email"},
+                                 ["maintainer_name", "author_email"],
+                                 {"author_name": "maintainer_name"})  # fmt: skip
     assert lines[0].endswith("did you mean maintainer_name?"), lines
 
 
 def test_the_carry_over_a_drop_suggests_names_the_projects_own_answers_file_or_its_prompt():
     answers_file = Path(".config/copier answers.yml")
-    lines = hook().explain_drops({"author_name": "Ada"}, ["maintainer_name"], "v3.0.0",
-                                 answers_file, asked=False)  # fmt: skip
+    answers = hook("answers")
+    lines = answers.explain_drops({"author_name": "Ada"}, ["maintainer_name"], "v3.0.0",
+                                  answers_file, asked=False)  # fmt: skip
     assert lines[-1].endswith(
         "uvx copier update --trust --answers-file '.config/copier answers.yml' --defaults "
         "--data maintainer_name=Ada"
     ), lines
     # Without --defaults, copier's prompts come next: the answer is given there.
-    lines = hook().explain_drops({"author_name": "Ada"}, ["maintainer_name"], "v3.0.0",
-                                 answers_file, asked=True)  # fmt: skip
+    lines = answers.explain_drops({"author_name": "Ada"}, ["maintainer_name"], "v3.0.0",
+                                  answers_file, asked=True)  # fmt: skip
     assert lines[-1] == "  If maintainer_name replaces it, give it that answer below.", lines
 
 
@@ -1220,7 +1222,7 @@ LONG_CJK = "顧客通知サービスのメール配信再試行ワーカー本�
 def test_the_update_state_of_any_project_folder_has_a_name_the_file_system_takes(
     folders: list[str], other: str
 ):
-    tasks = hook()
+    tasks = hook("git")
     with tempfile.TemporaryDirectory() as scratch:
         repo = Path(scratch)
         run_ok(["git", "init", "-q", str(repo)], cwd=repo)
@@ -1240,7 +1242,7 @@ def test_the_update_state_of_any_project_folder_has_a_name_the_file_system_takes
 @example(name="ci.yml", copies=2)
 @example(name="é" * 127, copies=2)  # 254 bytes: ".kept" must shorten the name
 def test_each_copy_kept_aside_gets_a_free_name_beside_its_file(name: str, copies: int):
-    tasks = hook()
+    tasks = hook("after")
     with tempfile.TemporaryDirectory() as scratch, contextlib.chdir(scratch):
         Path("sub").mkdir()
         (Path("sub") / name).write_bytes(b"the file")

@@ -1,0 +1,1 @@
+"""The hook's parts (hooks/tasks.py is its command line): standard library only."""
