@@ -790,3 +790,8 @@ def test_a_copier_below_the_floor_is_refused_in_one_line_and_why_the_floor_is_9_
     if tuple(map(int, git_version.split(".")[:2])) <= (2, 39):
         assert "checkout -f --end-of-options" in cloned.stderr, cloned.stderr
     assert cloned.returncode != 0
+
+
+def test_copier_yml_stays_a_questionnaire_one_can_read_whole():
+    """At most 500 lines: what only the maintainers need lives in docs/."""
+    assert len((ROOT / "copier.yml").read_text().splitlines()) <= 500
