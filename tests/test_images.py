@@ -103,6 +103,7 @@ def test_image_runs_as_non_root_with_the_venv_from_the_image_itself(
         ".venv",
         "README.md",
         "main.py",
+        "prepare_image.py",
         "pyproject.toml",
         "uv.lock",
     }
@@ -390,3 +391,19 @@ def test_docker_20_10_with_buildx_installed_still_builds_at_copy_with_buildkit(
     env["DOCKER_CONFIG"] = str(config)
     assert subprocess.run([client, "buildx", "version"], env=env, check=False).returncode == 0
     assert_built_at_copy(docker, tmp_path / "old-client", env)
+
+
+def test_a_stale_lock_fails_the_build_with_uvs_one_line_hint_in_view(docker, generated):
+    """pyproject.toml changed, uv.lock not: the build stops at the dependencies, and uv's
+    reason is among the last lines of the log, not buried under the step's own echo."""
+    project = generated(project_name="stale-lock")
+    pyproject = project / "pyproject.toml"
+    text = pyproject.read_text()
+    assert "dependencies = [" in text
+    pyproject.write_text(text.replace("dependencies = [", 'dependencies = [\n    "six",', 1))
+    done = docker("build", "--progress=plain", "-t", "stale-lock", str(project), check=False)
+    assert done.returncode != 0
+    lines = done.stderr.splitlines()
+    (hint,) = [i for i, line in enumerate(lines) if "needs to be updated" in line]
+    assert len(lines) - hint <= 12, "\n".join(lines[hint:])
+    assert "import importlib" not in done.stderr  # no program echoed with the failing step

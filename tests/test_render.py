@@ -34,6 +34,8 @@ EXPECTED = GUIDE_TREE | {
     ".python-version",
     "README.md",
     "tests/test_main.py",
+    "prepare_image.py",
+    "tests/test_prepare_image.py",
     "compose.yaml",
     ".pre-commit-config.yaml",
     ".github/dependabot.yml",
@@ -158,10 +160,13 @@ def test_generated_project_passes_its_own_checks_out_of_the_box(generated, base_
     assert ran.stdout.startswith(f"Hello from checked-app! (Python {python_for(base_image)}.")
 
 
+# Every kind also gets what its image's builder runs, with its tests.
+IMAGE_PREPARATION = {"prepare_image.py", "tests/test_prepare_image.py"}
 KIND_TREES = {
-    "script": {"main.py", "tests/test_main.py"},
-    "service": {"main.py", "healthcheck.py", "tests/test_main.py"},
-    "package": {"src/kinds/__init__.py", "src/kinds/__main__.py", "tests/test_main.py"},
+    "script": {"main.py", "tests/test_main.py"} | IMAGE_PREPARATION,
+    "service": {"main.py", "healthcheck.py", "tests/test_main.py"} | IMAGE_PREPARATION,
+    "package": {"src/kinds/__init__.py", "src/kinds/__main__.py", "tests/test_main.py"}
+    | IMAGE_PREPARATION,
 }
 
 
