@@ -316,9 +316,12 @@ def test_a_renamed_question_that_gates_a_file_updates_it_cleanly_as_the_policy_s
         path = template / name
         path.write_text(re.sub(r"\bprecommit\b", "pre_commit", path.read_text()))
     path = template / "copier.yml"
+    gate = "{{ '' if pre_commit else '.pre-commit-config.yaml' }}"
+    assert gate in path.read_text()
     text = path.read_text().replace(
-        "{% if not pre_commit %}",
-        "{% if not (pre_commit if pre_commit is defined else precommit) %}",
+        gate,
+        "{{ '' if (pre_commit if pre_commit is defined else precommit)"
+        " else '.pre-commit-config.yaml' }}",
     )
     migration = """_migrations:
   - version: v3.0.0
