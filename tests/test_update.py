@@ -666,6 +666,7 @@ def test_gitlab_runs_the_same_template_update_commands(project: Path, tmp_path: 
 
 LANDED = "967f389"  # the last version before project kinds, trixie and the dev stage
 PREVIOUS = "a7fe50d"  # the last landed version before the one-pipeline Dockerfile
+LAST_LANDED = "2af4425"  # the last version that landed before this one
 
 
 def template_from(tmp_path: Path, landed: str) -> Path:
@@ -704,9 +705,10 @@ def from_landed(tmp_path: Path) -> tuple[Path, Path]:
     return repo, project_from_v1(repo, tmp_path / "old-project")
 
 
-@pytest.fixture(scope="module")
-def previous(tmp_path_factory) -> Path:
-    return template_from(tmp_path_factory.mktemp("previous"), PREVIOUS)
+@pytest.fixture(scope="module", params=[PREVIOUS, LAST_LANDED])
+def previous(request, tmp_path_factory) -> Path:
+    """The template at an earlier landed version (v1.0.0) and as this tree is (v2.0.0)."""
+    return template_from(tmp_path_factory.mktemp("previous"), request.param)
 
 
 @pytest.mark.parametrize(
