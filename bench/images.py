@@ -62,7 +62,7 @@ from bench.generation import run_generation, run_profile
 from bench.measures import run_images
 from bench.report import machine_line, report_generation, report_images
 from lab import machine, standins
-from lab.engine import running
+from lab.engine import reclaim, running
 from lab.template import DEBIAN, UV_VERSION
 
 
@@ -80,6 +80,8 @@ def images(
         if isinstance(engine, str):
             raise SystemExit(f"bench: {engine}")
         used = standins.ensure(engine.client, [GUIDE_PYTHON], UV_VERSION, DEBIAN)
+        if engine.started:  # our own data root: it keeps only the base images between runs
+            reclaim(engine, keep=standins.base_images(UV_VERSION, DEBIAN))
         version = engine("version", "--format", "{{.Server.Version}}").stdout.strip()
         print(
             f"Measured {datetime.date.today()} on {machine_line()}, Docker engine {version} "

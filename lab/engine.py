@@ -200,6 +200,26 @@ def running() -> Iterator[Engine | str]:
                 os.environ[key] = value
 
 
+def reclaim(engine: Engine, keep: set[str]) -> None:
+    """Empty an engine this run started on its own data root of everything but the images named
+    in keep (the base images, minutes to make): containers, volumes, other images and the build
+    cache that earlier runs left. Kept, they grew the data root by gigabytes a run, until a
+    full disk failed a run. An engine found answering is someone's own: never call this on it."""
+    assert engine.started, "reclaim() empties only an engine that the run started itself"
+    containers = engine("container", "ls", "--all", "--quiet").stdout.split()
+    if containers:
+        engine("container", "rm", "--force", "--volumes", *containers, check=False)
+    tags = engine("image", "ls", "--format", "{{.Repository}}:{{.Tag}}").stdout.split()
+    dropped = [tag for tag in tags if tag not in keep and not tag.endswith(":<none>")]
+    if dropped:
+        engine("image", "rm", "--force", *dropped, check=False)
+    engine("image", "prune", "--force", check=False)  # the untagged ones
+    engine("builder", "prune", "--all", "--force", check=False)
+    volumes = engine("volume", "ls", "--quiet").stdout.split()
+    if volumes:
+        engine("volume", "rm", "--force", *volumes, check=False)
+
+
 # A test run's folder, shared by its pytest-xdist workers (the controller makes it).
 RUN = "COPIER_UV_DOCKER_RUN"
 # What the engine's environment adds to a process's own, for the others of the run.
@@ -210,7 +230,7 @@ def shared(folder: Path, prepare: Callable[[Engine], set[str]]) -> Engine | str:
     """The run's one engine, for every worker process of it: the first to ask connects to the
     engine that answers or starts one, and runs prepare() (the base images) once; the others
     wait for it, then get the same engine (a failed prepare() is tried again by the next). The
-    run's controller stops a started daemon with stop_shared(folder) when the run ends: a
+    run's controller stops a started daemon with stop_shared() when the run ends: a
     worker that finishes first must not."""
     folder.mkdir(parents=True, exist_ok=True)
     with (folder / "lock").open("w") as lock:
@@ -246,11 +266,16 @@ def shared(folder: Path, prepare: Callable[[Engine], set[str]]) -> Engine | str:
         return engine
 
 
-def stop_shared(folder: Path, seconds: float = 30) -> None:
-    """Stop the daemon this run started, if it did; then forget the run's folder."""
+def stop_shared(folder: Path, keep: set[str], seconds: float = 30) -> None:
+    """Stop the daemon this run started, if it did, emptied of all but the images named in keep
+    (reclaim()); then forget the run's folder."""
     state = folder / "engine.json"
-    pid = json.loads(state.read_text())["pid"] if state.exists() else None
+    record = json.loads(state.read_text()) if state.exists() else {}
+    pid = record.get("pid")
     if pid is not None:
+        engine = Engine(record["client"], {**os.environ, **record["env"]}, started=True)
+        with suppress(OSError):
+            reclaim(engine, keep)
         with suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
             deadline = time.monotonic() + seconds

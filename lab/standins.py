@@ -294,6 +294,12 @@ def wanted(versions: list[str], uv_version: str, debian: str) -> set[str]:
     return {name for name in names if published(name)}
 
 
+def base_images(uv_version: str, debian: str) -> set[str]:
+    """Every published image that a Dockerfile of any python_version can start from: what a
+    data root of ours keeps between runs (lab/engine.py's reclaim())."""
+    return wanted(sorted(PYTHON_CHOICES), uv_version, debian)
+
+
 def ensure(
     docker: str,
     versions: list[str],

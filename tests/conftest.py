@@ -33,7 +33,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 
 from lab import debian, locks, pythons, standins
-from lab.engine import RUN, Engine, shared, stop_shared
+from lab.engine import RUN, Engine, reclaim, shared, stop_shared
 from lab.project import SOURCE, plain_copy
 from lab.template import with_python
 
@@ -83,7 +83,7 @@ def interrupted(signum, frame) -> None:
 def pytest_unconfigure(config) -> None:
     """The run's engine, started by whichever worker needed it first, stops with the run."""
     if not hasattr(config, "workerinput") and RUN in os.environ:
-        stop_shared(Path(os.environ.pop(RUN)))
+        stop_shared(Path(os.environ.pop(RUN)), keep=standins.base_images(UV_VERSION, DEBIAN))
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -113,7 +113,10 @@ def base_images(engine: Engine) -> set[str]:
     os.environ.update(engine.exported())  # stand-ins are made through this engine
     versions = {DEFAULT_PYTHON, *(v for _, v in IMAGE_VARIANTS)} & set(lockable_pythons())
     pull_only = bool(os.environ.get("COPIER_UV_DOCKER_NO_STANDINS"))
-    return standins.ensure(engine.client, sorted(versions), UV_VERSION, DEBIAN, pull_only)
+    made = standins.ensure(engine.client, sorted(versions), UV_VERSION, DEBIAN, pull_only)
+    if engine.started:  # our own data root: it keeps only the base images between runs
+        reclaim(engine, keep=standins.base_images(UV_VERSION, DEBIAN))
+    return made
 
 
 @pytest.fixture(scope="session")

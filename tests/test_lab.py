@@ -6,6 +6,7 @@ run is interrupted half-way through a `debootstrap`. Neither may poison the next
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -128,3 +129,55 @@ def test_the_laboratory_and_the_benchmark_type_check_strictly_and_the_benchmark_
         cwd=root.parent, capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert helped.returncode == 0 and "--no-generation" in helped.stdout, helped.stderr
+
+
+# A docker client over a JSON file of what the engine holds: it answers the listings reclaim()
+# reads and logs every other command, as a real client would receive them.
+FAKE_DOCKER = textwrap.dedent(
+    """\
+    #!{python}
+    import json, sys
+    from pathlib import Path
+    state = Path(__file__).with_name("state.json")
+    held = json.loads(state.read_text())
+    args = sys.argv[1:]
+    listings = {{("container", "ls"): "containers", ("image", "ls"): "tags",
+                 ("volume", "ls"): "volumes"}}
+    if tuple(args[:2]) in listings:
+        print("\\n".join(held[listings[tuple(args[:2])]]))
+    else:
+        with state.with_name("calls").open("a") as calls:
+            calls.write(json.dumps(args) + "\\n")
+    """
+)
+
+
+def test_reclaim_leaves_only_the_kept_images_and_no_build_cache(tmp_path: Path):
+    from lab.engine import Engine, reclaim
+
+    client = tmp_path / "docker"
+    client.write_text(FAKE_DOCKER.format(python=sys.executable))
+    client.chmod(0o755)
+    (tmp_path / "state.json").write_text(
+        json.dumps(
+            {
+                "containers": ["c1", "c2"],
+                "tags": ["python:3.12-slim-trixie", "app-test:1", "<none>:<none>", "ghcr.io/x:2"],
+                "volumes": ["v1"],
+            }
+        )
+    )
+    reclaim(Engine(str(client), dict(os.environ), started=True), keep={"python:3.12-slim-trixie"})
+    calls = [json.loads(line) for line in (tmp_path / "calls").read_text().splitlines()]
+    assert ["container", "rm", "--force", "--volumes", "c1", "c2"] in calls
+    assert ["image", "rm", "--force", "app-test:1", "ghcr.io/x:2"] in calls
+    assert ["builder", "prune", "--all", "--force"] in calls
+    assert ["volume", "rm", "--force", "v1"] in calls
+    assert not any("python:3.12-slim-trixie" in call for call in calls)
+
+
+def test_reclaim_refuses_an_engine_the_run_found_answering(tmp_path: Path):
+    from lab.engine import Engine, reclaim
+
+    with pytest.raises(AssertionError, match="started itself"):
+        reclaim(Engine(str(tmp_path / "never-run"), dict(os.environ)), keep=set())
