@@ -200,11 +200,16 @@ def running() -> Iterator[Engine | str]:
                 os.environ[key] = value
 
 
+# The build cache kept, the most recently used first: uv's and apt's download caches and the
+# stages every run builds alike stay warm; the rest went to 64 GB and filled CI's disk.
+BUILD_CACHE_KEPT = "3GB"
+
+
 def reclaim(engine: Engine, keep: set[str]) -> None:
     """Empty an engine this run started on its own data root of everything but the images named
-    in keep (the base images, minutes to make): containers, volumes, other images and the build
-    cache that earlier runs left. Kept, they grew the data root by gigabytes a run, until a
-    full disk failed a run. An engine found answering is someone's own: never call this on it."""
+    in keep (the base images, minutes to make) and BUILD_CACHE_KEPT of build cache: containers,
+    volumes, other images and older cache that earlier runs left. An engine found answering is
+    someone's own: never call this on it."""
     assert engine.started, "reclaim() empties only an engine that the run started itself"
     containers = engine("container", "ls", "--all", "--quiet").stdout.split()
     if containers:
@@ -214,7 +219,7 @@ def reclaim(engine: Engine, keep: set[str]) -> None:
     if dropped:
         engine("image", "rm", "--force", *dropped, check=False)
     engine("image", "prune", "--force", check=False)  # the untagged ones
-    engine("builder", "prune", "--all", "--force", check=False)
+    engine("builder", "prune", "--all", "--force", "--keep-storage", BUILD_CACHE_KEPT, check=False)
     volumes = engine("volume", "ls", "--quiet").stdout.split()
     if volumes:
         engine("volume", "rm", "--force", *volumes, check=False)

@@ -152,7 +152,7 @@ FAKE_DOCKER = textwrap.dedent(
 )
 
 
-def test_reclaim_leaves_only_the_kept_images_and_no_build_cache(tmp_path: Path):
+def test_reclaim_leaves_only_the_kept_images_and_a_bounded_build_cache(tmp_path: Path):
     from lab.engine import Engine, reclaim
 
     client = tmp_path / "docker"
@@ -171,7 +171,7 @@ def test_reclaim_leaves_only_the_kept_images_and_no_build_cache(tmp_path: Path):
     calls = [json.loads(line) for line in (tmp_path / "calls").read_text().splitlines()]
     assert ["container", "rm", "--force", "--volumes", "c1", "c2"] in calls
     assert ["image", "rm", "--force", "app-test:1", "ghcr.io/x:2"] in calls
-    assert ["builder", "prune", "--all", "--force"] in calls
+    assert ["builder", "prune", "--all", "--force", "--keep-storage", "3GB"] in calls
     assert ["volume", "rm", "--force", "v1"] in calls
     assert not any("python:3.12-slim-trixie" in call for call in calls)
 
