@@ -1,0 +1,140 @@
+"""The package kind's release from a tag vX.Y.Z (GitHub's `release` job in ci.yml, GitLab's
+`release-pypi`): its own commands, run as the job's shell would, publish to a real index server
+from PyPI (pypiserver) instead of PyPI; the release then installs from it with `uv pip install`
+and its command runs. A tag that is not the project's version publishes nothing.
+
+Left to the hosted runners (docs/testing.md): the OIDC exchange of trusted publishing (here the
+index takes a user and password, which `uv publish` reads from UV_PUBLISH_USERNAME and
+UV_PUBLISH_PASSWORD), PyPI's own checks, and GitHub's release (`gh release create`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from helpers import free_port, missing, run_ok, wait_for
+
+
+def release_lines(project: Path, ci: str) -> list[str]:
+    """The release job's commands up to the upload, as its file gives them."""
+    if ci == "github":
+        steps = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())["jobs"][
+            "release"
+        ]["steps"]
+        lines = [step["run"] for step in steps if "run" in step]
+        assert lines[0].startswith("sed ") and lines[-1].startswith("gh release create ")
+        return lines[1:-1]  # the uv version for setup-uv; GitHub's release page
+    return yaml.safe_load((project / ".gitlab-ci.yml").read_text())["release-pypi"]["script"]
+
+
+@pytest.fixture
+def index(tmp_path: Path):
+    """pypiserver on a free port, taking any user's upload into an empty folder."""
+    server = shutil.which("pypi-server", path=str(Path(sys.executable).parent))
+    if server is None:
+        missing("pypiserver (PyPI) is not in the test environment")
+    packages = tmp_path / "packages"
+    packages.mkdir()
+    port = free_port()
+    process = subprocess.Popen(
+        [server, "run", "--host", "127.0.0.1", "--port", str(port), "--authenticate", ".",
+         "--passwords", ".", str(packages)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+    def answers() -> bool:
+        return subprocess.run(
+            ["curl", "-sf", f"http://127.0.0.1:{port}/simple/"], capture_output=True
+        ).returncode == 0  # fmt: skip
+
+    try:
+        wait_for("pypiserver", answers, 30)
+        yield f"http://127.0.0.1:{port}", packages
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def run_release(project: Path, ci: str, tag: str, url: str) -> subprocess.CompletedProcess[str]:
+    tagged = {"GITHUB_REF_NAME": tag} if ci == "github" else {"CI_COMMIT_TAG": tag}
+    env = {
+        **os.environ,
+        **tagged,
+        "UV_PUBLISH_URL": f"{url}/",
+        "UV_PUBLISH_USERNAME": "release",
+        "UV_PUBLISH_PASSWORD": "anything",
+    }
+    return subprocess.run(
+        ["bash", "-e", "-o", "pipefail", "-c", "\n".join(release_lines(project, ci))],
+        cwd=project, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("ci", ["github", "gitlab"])
+def test_a_release_tag_publishes_the_package_and_it_installs_and_runs(
+    generated, index, ci, tmp_path
+):
+    url, packages = index
+    project = generated(project_name="released", project_kind="package", ci=ci)
+    done = run_release(project, ci, "v0.1.0", url)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert sorted(p.name for p in packages.iterdir()) == [
+        "released-0.1.0-py3-none-any.whl",
+        "released-0.1.0.tar.gz",
+    ]
+    venv = tmp_path / "user"
+    python = (project / ".python-version").read_text().strip()
+    run_ok(["uv", "venv", "--quiet", "--python", python, str(venv)], tmp_path)
+    run_ok(
+        ["uv", "pip", "install", "--quiet", "--python", str(venv / "bin/python"),
+         "--index-url", f"{url}/simple/", "released==0.1.0"],
+        tmp_path,
+    )  # fmt: skip
+    ran = run_ok([str(venv / "bin/released")], tmp_path)
+    assert ran.stdout.startswith("Hello from released!"), ran.stdout
+
+
+@pytest.mark.parametrize("ci", ["github", "gitlab"])
+def test_a_tag_that_is_not_the_version_builds_and_publishes_nothing(generated, index, ci):
+    url, packages = index
+    project = generated(project_name="released", project_kind="package", ci=ci)
+    done = run_release(project, ci, "v0.2.0", url)
+    assert done.returncode == 1
+    assert "The tag v0.2.0 is not v0.1.0, pyproject.toml's version: nothing is published." in (
+        done.stdout + done.stderr
+    )
+    assert not (project / "dist").exists()
+    assert list(packages.iterdir()) == []
+
+
+@pytest.mark.parametrize("kind", ["script", "service"])
+def test_only_a_package_has_a_release_job(generated, kind):
+    for ci in ("github", "gitlab"):
+        project = generated(project_name="unreleased", project_kind=kind, ci=ci)
+        if ci == "github":
+            jobs = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())["jobs"]
+        else:
+            jobs = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
+        assert "release" not in jobs and "release-pypi" not in jobs
+
+
+@pytest.mark.parametrize("ci", ["github", "gitlab"])
+def test_the_readmes_next_release_publishes_that_version(generated, index, ci):
+    """The generated README's steps for the next release, typed as printed: its version
+    command, then its tag, which the release job must take."""
+    url, packages = index
+    project = generated(project_name="released", project_kind="package", ci=ci)
+    readme = (project / "README.md").read_text().split("### Release to PyPI", 1)[1]
+    block = readme.split("```sh\n", 1)[1].split("```", 1)[0]
+    bump, tag = (line.split("  #")[0].strip() for line in block.splitlines())
+    assert bump == "uv version 1.2.0" and "git tag v1.2.0 " in tag
+    run_ok(bump.split(), project)
+    done = run_release(project, ci, "v1.2.0", url)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "released-1.2.0.tar.gz" in {p.name for p in packages.iterdir()}
