@@ -20,6 +20,7 @@ What gitlab-ci-local cannot show:
 from __future__ import annotations
 
 import re
+import subprocess
 import uuid
 from pathlib import Path
 
@@ -62,6 +63,7 @@ PIPELINES: dict[str, dict[str, str | None]] = {
         "CI_MERGE_REQUEST_IID": "1",
     },
     "template-update-schedule": {"CI_PIPELINE_SOURCE": "schedule", "TEMPLATE_UPDATE": "1"},
+    "other-schedule": {"CI_PIPELINE_SOURCE": "schedule"},
 }
 
 # The jobs each pipeline is meant to run (the header of .gitlab-ci.yml says why).
@@ -74,7 +76,11 @@ INTENDED = {
     # pipeline for a merge request (a tool limit, checked apart below).
     "merge-request": ["checks", "build-image"],
     "template-update-schedule": ["template-update", "template-update-push"],
+    # A weekly schedule for the audit: the default branch's pipeline, with the audit.
+    "other-schedule": ["checks", "audit", "push-edge"],
 }
+# The package kind's release, from a version tag only.
+RELEASE = {"version-tag": ["release-pypi"]}
 
 
 @pytest.fixture(scope="session")
@@ -113,10 +119,13 @@ def test_each_pipeline_selects_the_intended_jobs(gitlab, tmp_path, kind, templat
     assert "json schema validated" in listed.stdout + listed.stderr
     selected = {name: ci.selected(variables) for name, variables in PIPELINES.items()}
     intended = {
-        name: [job for job in jobs if template_update or not job.startswith("template-update")]
+        name: sorted(
+            [job for job in jobs if template_update or not job.startswith("template-update")]
+            + (RELEASE.get(name, []) if kind == "package" else [])
+        )
         for name, jobs in INTENDED.items()
     }
-    assert selected == intended
+    assert {name: sorted(jobs) for name, jobs in selected.items()} == intended
     # Every job an image job needs runs in the same pipeline.
     for name, variables in PIPELINES.items():
         chain = ci("--validate-dependency-chain", variables=variables)
@@ -358,3 +367,17 @@ def test_a_later_template_update_with_something_new_refreshes_the_branch(schedul
     assert answers["_commit"] == "v3.0.0"
     assert remote_git(remote, "show", "template-update:.gitignore").endswith("# v3")
     assert len((remote / "pushes.log").read_text().splitlines()) == 2
+
+
+def test_a_branch_that_changes_the_lock_runs_the_audit(gitlab, tmp_path):
+    """`changes: [uv.lock]`, as gitlab-ci-local evaluates it: against the fetched default
+    branch. A branch that leaves the lock alone runs no audit (the table above)."""
+    project = gitlab_project(tmp_path / "app")
+    (project / "uv.lock").write_text("version = 1\n")  # render() locks nothing: any change
+    for command in (["checkout", "-qb", "bump"], ["add", "uv.lock"], ["commit", "-qm", "Lock"]):
+        subprocess.run(
+            ["git", "-c", "user.name=Owner", "-c", "user.email=owner@example.com", *command],
+            cwd=project, check=True, capture_output=True,
+        )  # fmt: skip
+    branch = {"CI_COMMIT_BRANCH": "bump", "CI_COMMIT_REF_NAME": "bump"}
+    assert "audit" in gitlab(project).selected(branch)

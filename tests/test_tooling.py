@@ -41,7 +41,7 @@ SCHEMAS = {
     "renovate.json": "vendor.renovate",
 }
 CI_FILES = {
-    "github": {".github/workflows/ci.yml", ".github/dependabot.yml"},
+    "github": {".github/workflows/ci.yml", ".github/workflows/audit.yml", ".github/dependabot.yml"},
     "gitlab": {".gitlab-ci.yml", "renovate.json"},
     "none": set(),
 }
@@ -146,7 +146,7 @@ def test_the_template_update_answer_adds_or_removes_that_job_and_nothing_else(tm
 def test_all_of_github_is_schema_valid_actionlint_and_zizmor_clean(tmp_path: Path, template_update):
     project = render(tmp_path / "p", ci="github", template_update=template_update)
     workflows = sorted((project / ".github/workflows").glob("*.yml"))
-    expected = {"ci.yml"} | ({"template-update.yml"} if template_update else set())
+    expected = {"ci.yml", "audit.yml"} | ({"template-update.yml"} if template_update else set())
     assert {w.name for w in workflows} == expected
     for workflow in workflows:
         assert lint(workflow) == [], workflow.name

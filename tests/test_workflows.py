@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from helpers import ROOT, UV_VERSION, VARIANTS, render
 
@@ -54,6 +55,18 @@ DOCUMENTED_PERMISSIONS: dict[str, tuple[dict[str, str], str]] = {
         {"id-token": "write", "attestations": "write", "artifact-metadata": "write"},
         "README.md lines 64-76: id-token (Sigstore), attestations (persist it),"
         " artifact-metadata (the storage record, made when push-to-registry is true)",
+    ),
+}
+# What a command of a `run:` step asks of the job's token, and where that is documented.
+COMMAND_PERMISSIONS: dict[str, tuple[dict[str, str], str]] = {
+    "uv publish": (
+        {"id-token": "write"},
+        "trusted publishing: PyPI's docs, 'Publishing with a Trusted Publisher' (id-token: write,"
+        " mandatory), and uv's docs/guides/integration/github.md",
+    ),
+    "gh release create": (
+        {"contents": "write"},
+        "GitHub's REST docs, 'Create a release': the Contents repository permission (write)",
     ),
 }
 # actions/attest with `push-to-registry: true` also pushes the attestation to the registry: its
@@ -126,6 +139,12 @@ def documented_permissions(job: dict[str, Any]) -> dict[str, str]:
     """What the job's actions document, merged (write wins over read)."""
     wanted: dict[str, str] = {}
     for step in job["steps"]:
+        if "run" in step:
+            commands = [line.strip() for line in step["run"].splitlines()]
+            for command, (needs, _) in COMMAND_PERMISSIONS.items():
+                if any(line.startswith(command) for line in commands):
+                    for scope, level in needs.items():
+                        wanted[scope] = "write" if "write" in (level, wanted.get(scope)) else level
         if "uses" not in step:
             continue
         action = step["uses"].split("@")[0]
@@ -137,10 +156,11 @@ def documented_permissions(job: dict[str, Any]) -> dict[str, str]:
     return wanted
 
 
-def test_every_job_asks_for_exactly_what_its_actions_document(tmp_path: Path):
-    project = render(tmp_path / "p", ci="github", template_update=True)
+@pytest.mark.parametrize("kind", ["script", "package"])
+def test_every_job_asks_for_exactly_what_its_actions_and_commands_document(tmp_path: Path, kind):
+    project = render(tmp_path / "p", ci="github", template_update=True, project_kind=kind)
     workflows = sorted((project / ".github/workflows").glob("*.yml"))
-    assert [w.name for w in workflows] == ["ci.yml", "template-update.yml"]
+    assert [w.name for w in workflows] == ["audit.yml", "ci.yml", "template-update.yml"]
     for path in workflows:
         workflow = yaml.safe_load(path.read_text())
         assert workflow["permissions"] == {}, path.name

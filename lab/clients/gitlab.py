@@ -47,7 +47,8 @@ def helper_image(docker: str, env: dict[str, str], job_image: str) -> str:
 
 def checkout(project: Path) -> None:
     """Make the project a committed GitLab checkout on the default branch, as a runner's clone
-    is: one commit, `origin` on the GitLab server, origin/HEAD naming the default branch."""
+    is: one commit, `origin` on the GitLab server, its default branch fetched (what `changes:`
+    rules compare with) and named by origin/HEAD."""
     for command in (
         ["git", "init", "-q", "-b", DEFAULT_BRANCH],
         ["git", "add", "-A"],
@@ -64,6 +65,7 @@ def checkout(project: Path) -> None:
             "Generated",
         ],
         ["git", "remote", "add", "origin", f"https://{SERVER}/{PROJECT_PATH}.git"],
+        ["git", "update-ref", f"refs/remotes/origin/{DEFAULT_BRANCH}", "HEAD"],
         [
             "git",
             "symbolic-ref",
