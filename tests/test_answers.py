@@ -59,9 +59,25 @@ def parse_every_data_file(project: Path) -> None:
         if path.suffix == ".toml":
             tomllib.loads(path.read_text())
         elif path.suffix in {".yml", ".yaml"} or path.name == ".copier-answers.yml":
-            yaml.safe_load(path.read_text())
+            list(yaml.safe_load_all(path.read_text()))  # deploy/: one file, several objects
         elif path.suffix == ".json":
             json.loads(path.read_text())
+
+
+# What the API server takes as an object's name, a label's value and an image reference
+# (Kubernetes' apimachinery validation: a DNS-1035 label for a Service, at most 63 characters,
+# which is stricter than the DNS-1123 label a Deployment's name must be; a label value).
+DNS_1035_LABEL = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?")
+LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
+
+
+def assert_kubernetes_names(project: Path) -> None:
+    """Every name and label value of deploy/kubernetes.yaml, as the API server checks them."""
+    for manifest in yaml.safe_load_all((project / "deploy/kubernetes.yaml").read_text()):
+        metadata = manifest["metadata"]
+        assert DNS_1035_LABEL.fullmatch(metadata["name"]), metadata["name"]
+        for value in metadata["labels"].values():
+            assert LABEL_VALUE.fullmatch(value), value
 
 
 def assert_passes_its_checks(project: Path, answers: dict[str, object]) -> None:
@@ -72,6 +88,8 @@ def assert_passes_its_checks(project: Path, answers: dict[str, object]) -> None:
     assert pyproject["project"]["description"] == answers["description"]
     recorded = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert {k: recorded[k] for k in answers} == answers
+    if (project / "deploy").exists():
+        assert_kubernetes_names(project)
     if answers["repository_url"]:
         url = urlsplit(answers["repository_url"])
         assert url.hostname and (url.port or 443) <= 65535  # urllib raises on a bad port

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 import yaml
 from helpers import BASE_IMAGES, free_port, missing, render, run_ok, wait_for
+from test_answers import assert_kubernetes_names
 from test_update import (
     LAST_LANDED,
     assert_clean_merge,
@@ -306,3 +307,14 @@ def test_an_update_brings_deploy_to_a_service_then_keeps_the_owners_edits_there(
     text = manifest.read_text()
     assert "replicas: 3\n" in text and "periodSeconds: 4\n" in text
     assert "replicas: 2\n" not in text and "periodSeconds: 5\n" not in text
+
+
+def test_a_64_character_project_name_gives_names_kubernetes_takes(tmp_path):
+    """Project names go to 64 characters; Kubernetes' object names and label values to 63."""
+    name = "a" * 63 + "z"
+    project = render(tmp_path / "p", project_name=name, project_kind="service")
+    assert_kubernetes_names(project)
+    assert {m["metadata"]["name"] for m in manifests(project)} == {"a" * 63}
+    (container,) = manifests(project)[0]["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == f"{name}:0.1.0"  # an image name may be longer
+    assert f"deployment/{'a' * 63} " in (project / "README.md").read_text()

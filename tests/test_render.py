@@ -40,6 +40,7 @@ EXPECTED = GUIDE_TREE | {
     ".pre-commit-config.yaml",
     ".github/dependabot.yml",
     ".github/workflows/ci.yml",
+    ".github/workflows/audit.yml",
 }  # no template-update job: these come from a local path, which no runner reaches
 
 

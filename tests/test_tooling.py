@@ -36,6 +36,7 @@ SCHEMAS = {
     "compose.yaml": "vendor.compose-spec",
     ".github/workflows/ci.yml": "vendor.github-workflows",
     ".github/workflows/template-update.yml": "vendor.github-workflows",
+    ".github/workflows/audit.yml": "vendor.github-workflows",
     ".github/dependabot.yml": "vendor.dependabot",
     ".gitlab-ci.yml": "vendor.gitlab-ci",
     "renovate.json": "vendor.renovate",
