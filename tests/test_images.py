@@ -290,7 +290,7 @@ def test_code_change_reuses_the_dependency_layer_and_a_lock_change_rebuilds_it(
     main.write_text(main.read_text().replace("Hello from", "Hi from"))
     after_code_change = cached_steps(build(project, name))
     assert dependency_step(after_code_change), after_code_change
-    assert not after_code_change["COPY --chmod=0755 . /app"], "the code change was not seen"
+    assert not after_code_change["COPY --chmod=0755 . /src"], "the code change was not seen"
     assert docker("run", "--rm", name).stdout.startswith(f"Hi from {name}!")
     # One layer changed, the code's (its step alone was not cached); every other, the venv's
     # too, is the one built before (the image starts from the builder itself).
