@@ -98,9 +98,11 @@ def test_image_runs_as_non_root_with_the_venv_from_the_image_itself(
 
     assert probe("import os; print(os.getuid())") == "10001\n"
     listing = set(probe("import os; print(*os.listdir('/app'))").split())
-    # What runs the app, and nothing else: no .env, tests, git or CI files.
+    # What runs the app, and nothing else: no .env, tests, git or CI files. (__pycache__: the
+    # code's bytecode, compiled at build, so that nothing is written at run time.)
     assert listing == {
         ".venv",
+        "__pycache__",
         "README.md",
         "main.py",
         "prepare_image.py",
