@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import free_port, missing, run_ok, wait_for
+from helpers import free_port, missing, render, run_ok, wait_for
 
 
 def release_lines(project: Path, ci: str) -> list[str]:
@@ -138,3 +138,23 @@ def test_the_readmes_next_release_publishes_that_version(generated, index, ci):
     done = run_release(project, ci, "v1.2.0", url)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "released-1.2.0.tar.gz" in {p.name for p in packages.iterdir()}
+
+
+@pytest.mark.parametrize(
+    ("ci", "url", "fields"),
+    [
+        ("github", "https://github.com/Team/my.app", "owner `Team`, repository `my.app`,"),
+        ("github", "https://github.com/team/svc.git", "owner `team`, repository `svc`,"),
+        ("github", "", "owner `<owner>`, repository `<repository>`,"),
+        ("gitlab", "https://gitlab.com/Group/Sub/Svc/-/tree/main", "project `Group/Sub/Svc`,"),
+        ("gitlab", "https://git.example.com/g/p", "project `<namespace>/<project>`,"),
+    ],
+)
+def test_the_readme_fills_the_trusted_publishers_fields_from_the_repository_address(
+    tmp_path, ci, url, fields
+):
+    """As PyPI's form asks them: the owner and repository (a name may hold dots), or GitLab's
+    whole path; placeholders where the address is elsewhere."""
+    project = render(tmp_path / "p", project_kind="package", ci=ci, repository_url=url)
+    publisher = (project / "README.md").read_text().split("### Release to PyPI", 1)[1]
+    assert fields in " ".join(publisher.split())
