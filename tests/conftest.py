@@ -230,6 +230,19 @@ def podman(docker) -> list[str]:
     return [found]
 
 
+# Podman needs these ulimits on this machine kind: from a containers.conf of the tests' own
+# (CONTAINERS_CONF), never from the project.
+CONTAINERS_CONF = '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1000:1000"]\n'
+
+
+@pytest.fixture(scope="session")
+def podman_env(podman, tmp_path_factory) -> dict[str, str]:
+    """An environment whose Podman runs containers on this machine (the ulimits above)."""
+    conf = tmp_path_factory.mktemp("podman") / "containers.conf"
+    conf.write_text(CONTAINERS_CONF)
+    return {**os.environ, "CONTAINERS_CONF": str(conf)}
+
+
 def image_id(client: list[str], name: str, env: dict[str, str] | None = None) -> str | None:
     """An image's ID (its config's digest) as a client sees it, or None if it has none."""
     found = subprocess.run(

@@ -13,7 +13,6 @@ the image's STOPSIGNAL, so the test sends the SIGTERM a kubelet sends.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -40,9 +39,6 @@ from test_update import (
 KUBERNETES_VERSIONS = ("1.35.0", "1.36.0", "1.37.0")
 VALIDATOR = "kubernetes-validate==1.37.0"
 LINTER = "checkov==3.3.30"
-# Podman needs these ulimits on this machine kind; from a file of the test's own, never the
-# project's (as in test_podman_compose.py).
-CONTAINERS_CONF = '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1000:1000"]\n'
 
 
 def tool(spec: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -193,13 +189,11 @@ def answers(address: str, port: int, path: str) -> bool:
 
 @pytest.mark.parametrize("base_image", BASE_IMAGES)
 def test_podman_kube_play_runs_the_service_restricted_and_it_stops_on_sigterm(
-    podman, docker, built, tmp_path, base_image
+    podman, podman_env, docker, built, tmp_path, base_image
 ):
     port = free_port()
     project, tag = built(base_image, kind="service", port=str(port))
-    conf = tmp_path / "containers.conf"
-    conf.write_text(CONTAINERS_CONF)
-    env = {**os.environ, "CONTAINERS_CONF": str(conf)}
+    env = podman_env
     # Nothing written at run time, bytecode included: on a writable root, the running service
     # and its health check leave the container's file system as the image made it.
     running = docker("run", "-d", tag).stdout.strip()

@@ -9,7 +9,6 @@ needs ulimits on this machine kind; they come from a containers.conf of the test
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -28,21 +27,15 @@ from helpers import (
     wait_for,
 )
 
-CONTAINERS_CONF = """[containers]
-default_ulimits = ["nofile=1024:1024", "nproc=1000:1000"]
-"""
-
 
 @pytest.fixture(scope="session")
-def podman_compose(podman, tmp_path_factory) -> tuple[str, dict[str, str]]:
+def podman_compose(podman_env) -> tuple[str, dict[str, str]]:
     """podman-compose from the test environment, and an environment whose Podman has the
-    ulimits this machine needs."""
+    ulimits this machine needs (tests/conftest.py's podman_env)."""
     found = shutil.which("podman-compose", path=str(Path(sys.executable).parent))
     if found is None:
         missing("podman-compose (PyPI) is not in the test environment")
-    conf = tmp_path_factory.mktemp("podman") / "containers.conf"
-    conf.write_text(CONTAINERS_CONF)
-    return found, {**os.environ, "CONTAINERS_CONF": str(conf)}
+    return found, podman_env
 
 
 @pytest.mark.parametrize(("base_image", "kind"), one_each(BASE_IMAGES, KINDS))
