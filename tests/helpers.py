@@ -389,3 +389,25 @@ def lock_advice_outside_the_workspace(stderr: str) -> list[str]:
     messages = re.split(r"^copier-uv-docker: ", stderr, flags=re.M)
     exclude = "add this folder to `exclude` under [tool.uv.workspace]"
     return [text for text in messages if "    uv lock\n" in text and exclude not in text]
+
+
+def ci_job_lines(project: Path, ci: str, github: tuple[str, str], gitlab: str) -> list[str]:
+    """A CI job's commands, as its file gives them: the `run:` steps of a GitHub workflow's job
+    (github: the workflow's file name and the job), or the `script:` of a GitLab job."""
+    import yaml
+
+    if ci == "github":
+        workflow = yaml.safe_load((project / ".github/workflows" / github[0]).read_text())
+        return [step["run"] for step in workflow["jobs"][github[1]]["steps"] if "run" in step]
+    return yaml.safe_load((project / ".gitlab-ci.yml").read_text())[gitlab]["script"]
+
+
+def run_ci_lines(
+    lines: list[str], project: Path, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """A job's lines in one script, as both runners' bash runs them (`-e -o pipefail`), in the
+    project, with the environment given over this process's."""
+    return subprocess.run(
+        ["bash", "-e", "-o", "pipefail", "-c", "\n".join(lines)],
+        cwd=project, env={**os.environ, **env}, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip

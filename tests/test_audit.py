@@ -8,14 +8,12 @@ own setting for OSV's address.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-import yaml
-from helpers import run_ok
+from helpers import ci_job_lines, run_ci_lines, run_ok
 
 from lab import osv
 
@@ -23,21 +21,17 @@ AUDIT = "pip-audit==2.10.1"  # what the jobs run, as .ci/run warms it: uvx --fro
 
 
 def audit_lines(project: Path, ci: str) -> list[str]:
-    """The audit job's commands, as its file gives them."""
-    if ci == "github":
-        workflow = yaml.safe_load((project / ".github/workflows/audit.yml").read_text())
-        return [step["run"] for step in workflow["jobs"]["audit"]["steps"] if "run" in step][1:]
-    return yaml.safe_load((project / ".gitlab-ci.yml").read_text())["audit"]["script"]
+    """The audit job's commands, as its file gives them (GitHub's first step, the uv version
+    for setup-uv, left out)."""
+    lines = ci_job_lines(project, ci, ("audit.yml", "audit"), "audit")
+    return lines[1:] if ci == "github" else lines
 
 
 def run_audit(project: Path, ci: str, url: str) -> subprocess.CompletedProcess[str]:
-    """The job's lines in one `bash -e` script, in the project, with the stand-in's address and
-    this Python for uvx (the job's image has only its own)."""
-    env = {**os.environ, "PIP_AUDIT_OSV_URL": url, "UV_PYTHON": sys.executable}
-    return subprocess.run(
-        ["bash", "-e", "-c", "\n".join(audit_lines(project, ci))],
-        cwd=project, env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+    """The job's lines, with the stand-in's address and this Python for uvx (the job's image
+    has only its own)."""
+    env = {"PIP_AUDIT_OSV_URL": url, "UV_PYTHON": sys.executable}
+    return run_ci_lines(audit_lines(project, ci), project, env)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ UV_PUBLISH_PASSWORD), PyPI's own checks, and GitHub's release (`gh release creat
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -18,19 +17,16 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import free_port, missing, render, run_ok, wait_for
+from helpers import ci_job_lines, free_port, missing, render, run_ci_lines, run_ok, wait_for
 
 
 def release_lines(project: Path, ci: str) -> list[str]:
     """The release job's commands up to the upload, as its file gives them."""
-    if ci == "github":
-        steps = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())["jobs"][
-            "release"
-        ]["steps"]
-        lines = [step["run"] for step in steps if "run" in step]
-        assert lines[0].startswith("sed ") and lines[-1].startswith("gh release create ")
-        return lines[1:-1]  # the uv version for setup-uv; GitHub's release page
-    return yaml.safe_load((project / ".gitlab-ci.yml").read_text())["release-pypi"]["script"]
+    lines = ci_job_lines(project, ci, ("ci.yml", "release"), "release-pypi")
+    if ci == "gitlab":
+        return lines
+    assert lines[0].startswith("sed ") and lines[-1].startswith("gh release create ")
+    return lines[1:-1]  # the uv version for setup-uv; GitHub's release page
 
 
 @pytest.fixture
@@ -64,16 +60,12 @@ def index(tmp_path: Path):
 def run_release(project: Path, ci: str, tag: str, url: str) -> subprocess.CompletedProcess[str]:
     tagged = {"GITHUB_REF_NAME": tag} if ci == "github" else {"CI_COMMIT_TAG": tag}
     env = {
-        **os.environ,
         **tagged,
         "UV_PUBLISH_URL": f"{url}/",
         "UV_PUBLISH_USERNAME": "release",
         "UV_PUBLISH_PASSWORD": "anything",
     }
-    return subprocess.run(
-        ["bash", "-e", "-o", "pipefail", "-c", "\n".join(release_lines(project, ci))],
-        cwd=project, env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+    return run_ci_lines(release_lines(project, ci), project, env)
 
 
 @pytest.mark.parametrize("ci", ["github", "gitlab"])
