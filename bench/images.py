@@ -81,7 +81,7 @@ def images(
             raise SystemExit(f"bench: {engine}")
         used = standins.ensure(engine.client, [GUIDE_PYTHON], UV_VERSION, DEBIAN)
         if engine.started:  # our own data root: it keeps only the base images between runs
-            reclaim(engine, keep=standins.base_images(UV_VERSION, DEBIAN))
+            reclaim(engine)
         version = engine("version", "--format", "{{.Server.Version}}").stdout.strip()
         print(
             f"Measured {datetime.date.today()} on {machine_line()}, Docker engine {version} "

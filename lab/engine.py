@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from lab import debian
+from lab import debian, standins
 from lab.paths import CACHE
+from lab.template import DEBIAN, UV_VERSION
 
 # What a process exports so that every `docker` it and its subprocesses run reach the engine.
 EXPORTED = ("DOCKER_HOST", "DOCKER_BUILDKIT", "DOCKER_CONFIG")
@@ -205,12 +206,14 @@ def running() -> Iterator[Engine | str]:
 BUILD_CACHE_KEPT = "3GB"
 
 
-def reclaim(engine: Engine, keep: set[str]) -> None:
+def reclaim(engine: Engine, keep: set[str] | None = None) -> None:
     """Empty an engine this run started on its own data root of everything but the images named
-    in keep (the base images, minutes to make) and BUILD_CACHE_KEPT of build cache: containers,
-    volumes, other images and older cache that earlier runs left. An engine found answering is
-    someone's own: never call this on it."""
+    in keep (by default every base image a project can start from: minutes to make) and
+    BUILD_CACHE_KEPT of build cache: containers, volumes, other images and older cache that
+    earlier runs left. An engine found answering is someone's own: never call this on it."""
     assert engine.started, "reclaim() empties only an engine that the run started itself"
+    if keep is None:
+        keep = standins.base_images(UV_VERSION, DEBIAN)
     containers = engine("container", "ls", "--all", "--quiet").stdout.split()
     if containers:
         engine("container", "rm", "--force", "--volumes", *containers, check=False)
@@ -271,16 +274,16 @@ def shared(folder: Path, prepare: Callable[[Engine], set[str]]) -> Engine | str:
         return engine
 
 
-def stop_shared(folder: Path, keep: set[str], seconds: float = 30) -> None:
-    """Stop the daemon this run started, if it did, emptied of all but the images named in keep
-    (reclaim()); then forget the run's folder."""
+def stop_shared(folder: Path, seconds: float = 30) -> None:
+    """Stop the daemon this run started, if it did, emptied first (reclaim()); then forget the
+    run's folder."""
     state = folder / "engine.json"
     record = json.loads(state.read_text()) if state.exists() else {}
     pid = record.get("pid")
     if pid is not None:
         engine = Engine(record["client"], {**os.environ, **record["env"]}, started=True)
         with suppress(OSError):
-            reclaim(engine, keep)
+            reclaim(engine)
         with suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
             deadline = time.monotonic() + seconds

@@ -83,7 +83,7 @@ def interrupted(signum, frame) -> None:
 def pytest_unconfigure(config) -> None:
     """The run's engine, started by whichever worker needed it first, stops with the run."""
     if not hasattr(config, "workerinput") and RUN in os.environ:
-        stop_shared(Path(os.environ.pop(RUN)), keep=standins.base_images(UV_VERSION, DEBIAN))
+        stop_shared(Path(os.environ.pop(RUN)))
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -115,7 +115,7 @@ def base_images(engine: Engine) -> set[str]:
     pull_only = bool(os.environ.get("COPIER_UV_DOCKER_NO_STANDINS"))
     made = standins.ensure(engine.client, sorted(versions), UV_VERSION, DEBIAN, pull_only)
     if engine.started:  # our own data root: it keeps only the base images between runs
-        reclaim(engine, keep=standins.base_images(UV_VERSION, DEBIAN))
+        reclaim(engine)
     return made
 
 
