@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -204,15 +205,39 @@ def docker_client() -> str:
     return client
 
 
-def test_an_engine_that_never_answers_cannot_hang_the_copy(tmp_path: Path):
+def test_an_engine_that_never_answers_costs_the_copy_one_bound_not_one_per_command(
+    tmp_path: Path,
+):
     path = path_without(tmp_path, "docker")
-    (path / "docker").symlink_to(docker_client())
+    asked = tmp_path / "asked"
+    # Debian 12's client, whose every command (`--version` too) waits on the engine.
+    (path / "docker").write_text(f'#!/bin/sh\necho "$*" >> {asked}\nexec {docker_client()} "$@"\n')
+    (path / "docker").chmod(0o755)
     project = tmp_path / "app"
     with silent_engine(tmp_path) as silent:
         result = copier(*copy_args(project, docker_build=True), env=environment(path, **silent))
     assert_kept(project, result, "docker build -t app .")
     assert "did not finish within 15 s and was stopped" in result.stderr
     assert "the Docker engine did not answer" in result.stderr
+    # Asked once: each later probe (its version, buildx) would have waited 15 s more.
+    assert asked.read_text() == "version --format {{.Server.Version}}\n"
+    assert "buildx" not in result.stderr.split("Next steps:")[1], "advice from no answer"
+
+
+def test_a_command_stopped_at_its_bound_is_not_asked_again_nor_taken_for_an_answer(
+    monkeypatch,
+):
+    processes, after = hook("processes"), hook("after")
+    monkeypatch.setattr(processes, "STALLED", set())
+    started = time.monotonic()
+    assert processes.probe(["sleep", "30"], timeout=0.2) == (processes.KILLED, b"")
+    assert processes.probe(["sleep", "30"], timeout=30) == (processes.KILLED, b"")
+    assert time.monotonic() - started < 20, "asked again, and waited again"
+    # A merge whose git ran out of time keeps the owner's text, as a conflict (not git's
+    # empty output as the merged file).
+    processes.STALLED.add("git")
+    merged, conflict = after.merge_three(b"yours\n", b"base\n", b"theirs\n", "main.py")
+    assert (merged, conflict) == (b"yours\n", True)
 
 
 def test_ctrl_c_during_the_task_keeps_the_project_and_lists_what_is_left(tmp_path: Path):

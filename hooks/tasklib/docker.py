@@ -8,7 +8,7 @@ import re
 import shlex
 import shutil
 
-from tasklib.processes import BUILD_TIMEOUT, PROBE_TIMEOUT, quiet, run, warn
+from tasklib.processes import BUILD_TIMEOUT, KILLED, PROBE_TIMEOUT, quiet, run, warn
 
 
 def build_command(tag: str) -> list[str]:
@@ -48,8 +48,8 @@ def buildkit_missing(docker: str) -> str | None:
     if legacy_by_default(docker):
         os.environ["DOCKER_BUILDKIT"] = "1"  # for this hook's own build
         return None
-    if quiet([docker, "buildx", "version"])[0] == 0:
-        return None
+    if quiet([docker, "buildx", "version"])[0] in (0, KILLED):
+        return None  # there, or the client cannot tell (its engine does not answer)
     if "podman" in client_version(docker).lower():
         return None  # Podman builds with Buildah, which does `RUN --mount`
     return "the buildx plugin, which gives `docker build` BuildKit, is not installed"

@@ -32,6 +32,12 @@ GIT_TIMEOUT = 60
 READ_LIMIT = 1_000_000  # bytes of a file searched for conflict markers
 
 
+# Executables that ran out of time once: asked again, each would wait out its bound again (a
+# Docker engine that never answers stalls every command of some clients, `--version` too).
+STALLED: set[str] = set()
+KILLED = -9  # what subprocess reports for a command killed by SIGKILL, as at its bound
+
+
 class Interrupted(Exception):
     """Ctrl-C or SIGTERM during a step: the steps not done are reported, the project is kept."""
 
@@ -65,6 +71,8 @@ def warn(what_failed: str, *later: str) -> None:
 def run(command: list[str], timeout: float, capture: bool = False) -> tuple[int, str]:
     """Run a command with a time bound; return its exit code and, if captured, its stderr
     (echoed as well). A timeout or a missing executable is an exit code, never a hang."""
+    if command[0] in STALLED:
+        return 124, ""
     print(f"{PREFIX}: running {shlex.join(command)}", file=sys.stderr, flush=True)
     try:
         done = subprocess.run(
@@ -75,6 +83,7 @@ def run(command: list[str], timeout: float, capture: bool = False) -> tuple[int,
             stderr=subprocess.PIPE if capture else None,
         )
     except subprocess.TimeoutExpired:
+        STALLED.add(command[0])
         say(f"`{shlex.join(command)}` did not finish within {timeout:.0f} s and was stopped.")
         return 124, ""
     except OSError as error:  # found on PATH a moment ago, yet not executable
@@ -87,12 +96,19 @@ def run(command: list[str], timeout: float, capture: bool = False) -> tuple[int,
 
 
 def probe(command: list[str], timeout: float = PROBE_TIMEOUT) -> tuple[int, bytes]:
-    """A short command, bounded, never shown: its exit code and raw stdout."""
+    """A short command, bounded, never shown: its exit code and raw stdout. Stopped at its
+    bound (now, or an earlier command of the same executable), it is KILLED: no exit code a
+    command could give, so no caller mistakes it for an answer."""
+    if command[0] in STALLED:
+        return KILLED, b""
     try:
         done = subprocess.run(
             command, capture_output=True, timeout=timeout, check=False, stdin=subprocess.DEVNULL
         )
-    except (OSError, subprocess.TimeoutExpired):
+    except subprocess.TimeoutExpired:
+        STALLED.add(command[0])
+        return KILLED, b""
+    except OSError:
         return 1, b""
     return done.returncode, done.stdout
 
