@@ -65,6 +65,7 @@ def pytest_configure(config) -> None:
     folder, where its workers share one Docker engine (lab/engine.py's shared())."""
     if hasattr(config, "workerinput"):
         config.option.template = os.environ[SOURCE]  # pytest-copie's template
+        share_mypy_cache(config.workerinput["workerid"])
         return
     mirror = None if pythons.can_provide() else debian.mirror()
     pythons.ensure_host(PYTHON_CHOICES, mirror)
@@ -74,6 +75,13 @@ def pytest_configure(config) -> None:
     config.option.template = os.environ[SOURCE]
     # A `kill` of the run (a cancelled CI job) ends it as Ctrl-C does: the engine is stopped.
     signal.signal(signal.SIGTERM, interrupted)
+
+
+def share_mypy_cache(worker: str) -> None:
+    """One mypy cache per worker, for every project it checks: what mypy read once (the
+    standard library's stubs, FastAPI's) it does not read again (5.7 s cold, 0.9 s warm for a
+    service). mypy checks each cached module against its source and options before using it."""
+    os.environ.setdefault("MYPY_CACHE_DIR", str(Path(os.environ[RUN]) / f"mypy-{worker}"))
 
 
 def interrupted(signum, frame) -> None:

@@ -1441,7 +1441,8 @@ def test_sigterm_during_the_relock_says_that_uv_lock_is_stale_and_what_to_run(
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     slow = bin_dir / "uv"
-    slow.write_text(f'#!/bin/sh\nsleep 60\nexec {shutil.which("uv")} "$@"\n')
+    # Only `uv lock` waits: the hook's other uv probes answer as uv does.
+    slow.write_text(f'#!/bin/sh\n[ "$1" = lock ] && sleep 60\nexec {shutil.which("uv")} "$@"\n')
     slow.chmod(0o755)
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
     running = subprocess.Popen(
