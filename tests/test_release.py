@@ -5,7 +5,8 @@ and its command runs. A tag that is not the project's version publishes nothing.
 
 Left to the hosted runners (docs/testing.md): the OIDC exchange of trusted publishing (here the
 index takes a user and password, which `uv publish` reads from UV_PUBLISH_USERNAME and
-UV_PUBLISH_PASSWORD), PyPI's own checks, and GitHub's release (`gh release create`).
+UV_PUBLISH_PASSWORD), PyPI's own checks, and GitHub's release (`gh release create`). GitLab's
+release page is made through a stand-in of its Releases API (lab/gitlab_api.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from pathlib import Path
 import pytest
 import yaml
 from helpers import ci_job_lines, free_port, missing, render, run_ci_lines, run_ok, wait_for
+
+from lab import gitlab_api
 
 
 def release_lines(project: Path, ci: str) -> list[str]:
@@ -57,10 +60,31 @@ def index(tmp_path: Path):
         process.wait(timeout=30)
 
 
-def run_release(project: Path, ci: str, tag: str, url: str) -> subprocess.CompletedProcess[str]:
-    tagged = {"GITHUB_REF_NAME": tag} if ci == "github" else {"CI_COMMIT_TAG": tag}
+# What GitLab's runner gives the job (docs.gitlab.com/ci/variables/predefined_variables).
+GITLAB_JOB = {
+    "CI_PROJECT_ID": "4242",
+    "CI_PROJECT_URL": "https://gitlab.example.com/team/released",
+    "CI_JOB_ID": "777",
+    "CI_JOB_TOKEN": "job-token-of-this-job",
+}
+
+
+@pytest.fixture
+def releases():
+    """GitLab's Releases API for the project the GitLab job runs in (lab/gitlab_api.py)."""
+    with gitlab_api.serving(GITLAB_JOB["CI_PROJECT_ID"], GITLAB_JOB["CI_JOB_TOKEN"]) as api:
+        yield api
+
+
+def run_release(
+    project: Path, ci: str, tag: str, url: str, releases: gitlab_api.Releases
+) -> subprocess.CompletedProcess[str]:
+    if ci == "github":
+        runner = {"GITHUB_REF_NAME": tag}
+    else:
+        runner = {**GITLAB_JOB, "CI_COMMIT_TAG": tag, "CI_API_V4_URL": releases.url}
     env = {
-        **tagged,
+        **runner,
         "UV_PUBLISH_URL": f"{url}/",
         "UV_PUBLISH_USERNAME": "release",
         "UV_PUBLISH_PASSWORD": "anything",
@@ -70,16 +94,32 @@ def run_release(project: Path, ci: str, tag: str, url: str) -> subprocess.Comple
 
 @pytest.mark.parametrize("ci", ["github", "gitlab"])
 def test_a_release_tag_publishes_the_package_and_it_installs_and_runs(
-    generated, index, ci, tmp_path
+    generated, index, releases, ci, tmp_path
 ):
     url, packages = index
     project = generated(project_name="released", project_kind="package", ci=ci)
-    done = run_release(project, ci, "v0.1.0", url)
+    done = run_release(project, ci, "v0.1.0", url, releases)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert sorted(p.name for p in packages.iterdir()) == [
-        "released-0.1.0-py3-none-any.whl",
-        "released-0.1.0.tar.gz",
-    ]
+    files = ["released-0.1.0-py3-none-any.whl", "released-0.1.0.tar.gz"]
+    assert sorted(p.name for p in packages.iterdir()) == files
+    if ci == "gitlab":
+        # GitLab's release page for the tag, linking the files the job keeps, forever.
+        job = yaml.safe_load((project / ".gitlab-ci.yml").read_text())["release-pypi"]
+        assert job["artifacts"] == {"paths": ["dist/"], "expire_in": "never"}
+        kept = f"{GITLAB_JOB['CI_PROJECT_URL']}/-/jobs/{GITLAB_JOB['CI_JOB_ID']}/artifacts/raw"
+        assert releases.made == {
+            (GITLAB_JOB["CI_PROJECT_ID"], "v0.1.0"): {
+                "tag_name": "v0.1.0",
+                "name": "v0.1.0",
+                "assets": {
+                    "links": [
+                        {"name": name, "url": f"{kept}/dist/{name}", "link_type": "package"}
+                        for name in files
+                    ]
+                },
+            }
+        }
+        assert all((project / "dist" / name).is_file() for name in files)
     venv = tmp_path / "user"
     python = (project / ".python-version").read_text().strip()
     run_ok(["uv", "venv", "--quiet", "--python", python, str(venv)], tmp_path)
@@ -93,16 +133,17 @@ def test_a_release_tag_publishes_the_package_and_it_installs_and_runs(
 
 
 @pytest.mark.parametrize("ci", ["github", "gitlab"])
-def test_a_tag_that_is_not_the_version_builds_and_publishes_nothing(generated, index, ci):
+def test_a_tag_that_is_not_the_version_builds_and_publishes_nothing(generated, index, releases, ci):
     url, packages = index
     project = generated(project_name="released", project_kind="package", ci=ci)
-    done = run_release(project, ci, "v0.2.0", url)
+    done = run_release(project, ci, "v0.2.0", url, releases)
     assert done.returncode == 1
     assert "The tag v0.2.0 is not v0.1.0, pyproject.toml's version: nothing is published." in (
         done.stdout + done.stderr
     )
     assert not (project / "dist").exists()
     assert list(packages.iterdir()) == []
+    assert releases.made == {}
 
 
 @pytest.mark.parametrize("kind", ["script", "service"])
@@ -117,7 +158,7 @@ def test_only_a_package_has_a_release_job(generated, kind):
 
 
 @pytest.mark.parametrize("ci", ["github", "gitlab"])
-def test_the_readmes_next_release_publishes_that_version(generated, index, ci):
+def test_the_readmes_next_release_publishes_that_version(generated, index, releases, ci):
     """The generated README's steps for the next release, typed as printed: its version
     command, then its tag, which the release job must take."""
     url, packages = index
@@ -127,7 +168,7 @@ def test_the_readmes_next_release_publishes_that_version(generated, index, ci):
     bump, tag = (line.split("  #")[0].strip() for line in block.splitlines())
     assert bump == "uv version 1.2.0" and "git tag v1.2.0 " in tag
     run_ok(bump.split(), project)
-    done = run_release(project, ci, "v1.2.0", url)
+    done = run_release(project, ci, "v1.2.0", url, releases)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "released-1.2.0.tar.gz" in {p.name for p in packages.iterdir()}
 
