@@ -77,7 +77,7 @@ def releases():
 
 
 def run_release(
-    project: Path, ci: str, tag: str, url: str, releases: gitlab_api.Releases
+    project: Path, ci: str, tag: str, url: str, releases: gitlab_api.Releases, **runner_env: str
 ) -> subprocess.CompletedProcess[str]:
     if ci == "github":
         runner = {"GITHUB_REF_NAME": tag}
@@ -88,6 +88,7 @@ def run_release(
         "UV_PUBLISH_URL": f"{url}/",
         "UV_PUBLISH_USERNAME": "release",
         "UV_PUBLISH_PASSWORD": "anything",
+        **runner_env,
     }
     return run_ci_lines(release_lines(project, ci), project, env)
 
@@ -144,6 +145,19 @@ def test_a_tag_that_is_not_the_version_builds_and_publishes_nothing(generated, i
     assert not (project / "dist").exists()
     assert list(packages.iterdir()) == []
     assert releases.made == {}
+
+
+def test_a_release_page_gitlab_refuses_fails_the_job_after_the_upload(generated, index, releases):
+    """GitLab's Releases API refusing the job's token: the job fails, saying why, rather than
+    passing with no release page."""
+    url, packages = index
+    project = generated(project_name="released", project_kind="package", ci="gitlab")
+    wrong = {"CI_JOB_TOKEN": "another job's token"}
+    done = run_release(project, "gitlab", "v0.1.0", url, releases, **wrong)
+    assert done.returncode != 0
+    assert "HTTP Error 401: Unauthorized" in done.stderr, done.stderr
+    assert releases.made == {}
+    assert len(list(packages.iterdir())) == 2  # PyPI's upload came first, and stays
 
 
 @pytest.mark.parametrize("kind", ["script", "service"])
