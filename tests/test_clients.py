@@ -118,11 +118,12 @@ def compose(docker, tmp_path_factory) -> dict[str, str]:
     return env
 
 
-@pytest.mark.parametrize(
-    ("base_image", "kind"),
-    engines_too([(b, "script") for b in BASE_IMAGES] + [("python-slim", "service")],
-                ("python-slim", "service")),
-)  # fmt: skip
+# Each base image once (compose builds its dev stage from it) and each way the app runs (a
+# script that loops, a service that serves): what one_each gives the other clients.
+WATCHED = [("python-slim", "service"), ("uv", "script"), ("distroless", "script")]
+
+
+@pytest.mark.parametrize(("base_image", "kind"), engines_too(WATCHED, ("python-slim", "service")))
 def test_compose_watch_syncs_edits_restarts_and_rebuilds_on_dependency_changes(
     docker, compose, generated, base_image, kind
 ):

@@ -288,30 +288,6 @@ def remote_git(remote: Path, *args: str) -> str:
     return run_ok(["git", *args], remote).stdout.strip()
 
 
-def test_the_template_update_job_pushes_its_branch_and_opens_a_merge_request(
-    scheduled_update,
-):
-    _, remote, run = scheduled_update
-    run()
-    # The update, relocked, on its branch, on top of the default branch.
-    main = remote_git(remote, "rev-parse", DEFAULT_BRANCH)
-    assert remote_git(remote, "rev-parse", "template-update^") == main
-    answers = yaml.safe_load(remote_git(remote, "show", "template-update:.copier-answers.yml"))
-    assert answers["_commit"] == "v2.0.0"
-    assert "PYTHONUNBUFFERED=1" in remote_git(remote, "show", "template-update:Dockerfile")
-    changed = remote_git(remote, "diff", "--name-only", DEFAULT_BRANCH, "template-update")
-    assert sorted(changed.split()) == [".copier-answers.yml", "Dockerfile"]
-    # One push, with GitLab's push options: a merge request into the default branch.
-    pushes = (remote / "pushes.log").read_text().splitlines()
-    assert [line.split() for line in pushes] == [
-        [
-            "refs/heads/template-update",
-            "merge_request.create",
-            f"merge_request.target={DEFAULT_BRANCH}",
-        ]
-    ]
-
-
 def test_the_template_code_the_update_runs_never_sees_the_token(scheduled_update):
     """A template release whose migration records its environment in a file the update then
     commits: what the template's code saw, the pushed branch shows."""
@@ -339,23 +315,38 @@ def test_an_unscoped_token_stops_the_update_before_the_templates_code_runs(sched
     assert not (remote / "pushes.log").exists() or not (remote / "pushes.log").read_text()
 
 
-def test_a_second_template_update_with_nothing_new_leaves_the_branch_untouched(
+def test_the_template_update_opens_its_merge_request_once_and_refreshes_it_for_a_new_release(
     scheduled_update,
 ):
-    _, remote, run = scheduled_update
+    """Three weekly runs, as act's test of GitHub's job: the first pushes the update and opens
+    a merge request; the second, with the template unchanged, pushes nothing; the third, after
+    a new template release, refreshes the branch."""
+    template, remote, run = scheduled_update
     run()
+    # The update, relocked, on its branch, on top of the default branch.
+    main = remote_git(remote, "rev-parse", DEFAULT_BRANCH)
+    assert remote_git(remote, "rev-parse", "template-update^") == main
+    answers = yaml.safe_load(remote_git(remote, "show", "template-update:.copier-answers.yml"))
+    assert answers["_commit"] == "v2.0.0"
+    assert "PYTHONUNBUFFERED=1" in remote_git(remote, "show", "template-update:Dockerfile")
+    changed = remote_git(remote, "diff", "--name-only", DEFAULT_BRANCH, "template-update")
+    assert sorted(changed.split()) == [".copier-answers.yml", "Dockerfile"]
+    # One push, with GitLab's push options: a merge request into the default branch.
+    pushes = (remote / "pushes.log").read_text().splitlines()
+    assert [line.split() for line in pushes] == [
+        [
+            "refs/heads/template-update",
+            "merge_request.create",
+            f"merge_request.target={DEFAULT_BRANCH}",
+        ]
+    ]
     pushed = remote_git(remote, "rev-parse", "template-update")
     # A week later: the merge request is still open, the template has no newer version.
     log = run()
     assert remote_git(remote, "rev-parse", "template-update") == pushed
     assert len((remote / "pushes.log").read_text().splitlines()) == 1, log
     assert "The branch template-update already holds this update: nothing to push." in log
-
-
-def test_a_later_template_update_with_something_new_refreshes_the_branch(scheduled_update):
-    template, remote, run = scheduled_update
-    run()
-    pushed = remote_git(remote, "rev-parse", "template-update")
+    # Then a new template release: the branch is refreshed with it.
     ignored = template / "template" / ".gitignore"
     ignored.write_text(ignored.read_text() + "# v3\n")
     git = ["git", "-c", "user.name=T", "-c", "user.email=t@example.com"]
