@@ -288,25 +288,6 @@ def remote_git(remote: Path, *args: str) -> str:
     return run_ok(["git", *args], remote).stdout.strip()
 
 
-def test_the_template_code_the_update_runs_never_sees_the_token(scheduled_update):
-    """A template release whose migration records its environment in a file the update then
-    commits: what the template's code saw, the pushed branch shows."""
-    template, remote, run = scheduled_update
-    config = template / "copier.yml"
-    probe = (
-        '  - command: ["sh", "-c", "env > seen-by-the-template.txt"]\n'
-        "    when: \"{{ _stage == 'after' }}\"\n"
-    )
-    config.write_text(config.read_text().replace("_migrations:\n", "_migrations:\n" + probe, 1))
-    git = ["git", "-c", "user.name=T", "-c", "user.email=t@example.com"]
-    run_ok([*git, "commit", "-q", "--no-verify", "-am", "v2.1.0"], template)
-    run_ok(["git", "tag", "v2.1.0"], template)
-    run()
-    seen = remote_git(remote, "show", "template-update:seen-by-the-template.txt")
-    assert "CI_PIPELINE_SOURCE=schedule" in seen  # the job's environment, as the template saw it
-    assert TOKEN not in seen and "TEMPLATE_UPDATE_TOKEN" not in seen, seen
-
-
 def test_an_unscoped_token_stops_the_update_before_the_templates_code_runs(scheduled_update):
     _, remote, run = scheduled_update
     log = run(token_everywhere=True)
@@ -320,7 +301,9 @@ def test_the_template_update_opens_its_merge_request_once_and_refreshes_it_for_a
 ):
     """Three weekly runs, as act's test of GitHub's job: the first pushes the update and opens
     a merge request; the second, with the template unchanged, pushes nothing; the third, after
-    a new template release, refreshes the branch."""
+    a new template release, refreshes the branch. That release's migration records its
+    environment in a file the update commits: what the template's code saw, the branch shows,
+    and it never saw the token."""
     template, remote, run = scheduled_update
     run()
     # The update, relocked, on its branch, on top of the default branch.
@@ -349,6 +332,12 @@ def test_the_template_update_opens_its_merge_request_once_and_refreshes_it_for_a
     # Then a new template release: the branch is refreshed with it.
     ignored = template / "template" / ".gitignore"
     ignored.write_text(ignored.read_text() + "# v3\n")
+    config = template / "copier.yml"
+    probe = (
+        '  - command: ["sh", "-c", "env > seen-by-the-template.txt"]\n'
+        "    when: \"{{ _stage == 'after' }}\"\n"
+    )
+    config.write_text(config.read_text().replace("_migrations:\n", "_migrations:\n" + probe, 1))
     git = ["git", "-c", "user.name=T", "-c", "user.email=t@example.com"]
     run_ok([*git, "commit", "-q", "--no-verify", "-am", "v3.0.0"], template)
     run_ok(["git", "tag", "v3.0.0"], template)
@@ -358,6 +347,9 @@ def test_the_template_update_opens_its_merge_request_once_and_refreshes_it_for_a
     assert answers["_commit"] == "v3.0.0"
     assert remote_git(remote, "show", "template-update:.gitignore").endswith("# v3")
     assert len((remote / "pushes.log").read_text().splitlines()) == 2
+    seen = remote_git(remote, "show", "template-update:seen-by-the-template.txt")
+    assert "CI_PIPELINE_SOURCE=schedule" in seen  # the job's environment, as the template saw it
+    assert TOKEN not in seen and "TEMPLATE_UPDATE_TOKEN" not in seen, seen
 
 
 def test_a_branch_that_changes_the_lock_runs_the_audit(gitlab, tmp_path):
