@@ -225,14 +225,18 @@ def test_an_engine_that_never_answers_costs_the_copy_one_bound_not_one_per_comma
 
 
 def test_a_command_stopped_at_its_bound_is_not_asked_again_nor_taken_for_an_answer(
-    monkeypatch,
+    monkeypatch, capsys
 ):
     processes, after = hook("processes"), hook("after")
     monkeypatch.setattr(processes, "STALLED", set())
     started = time.monotonic()
     assert processes.probe(["sleep", "30"], timeout=0.2) == (processes.KILLED, b"")
     assert processes.probe(["sleep", "30"], timeout=30) == (processes.KILLED, b"")
+    # A step (`uv lock` after its stalled probe, say) is not run either, and says why.
+    assert processes.run(["sleep", "30"], timeout=30) == (124, "")
     assert time.monotonic() - started < 20, "asked again, and waited again"
+    said = capsys.readouterr().err
+    assert "`sleep 30` was not run: an earlier command of sleep did not finish" in said, said
     # A merge whose git ran out of time keeps the owner's text, as a conflict (not git's
     # empty output as the merged file).
     processes.STALLED.add("git")

@@ -72,6 +72,10 @@ def run(command: list[str], timeout: float, capture: bool = False) -> tuple[int,
     """Run a command with a time bound; return its exit code and, if captured, its stderr
     (echoed as well). A timeout or a missing executable is an exit code, never a hang."""
     if command[0] in STALLED:
+        say(
+            f"`{shlex.join(command)}` was not run: an earlier command of {command[0]} did not "
+            "finish within its bound."
+        )
         return 124, ""
     print(f"{PREFIX}: running {shlex.join(command)}", file=sys.stderr, flush=True)
     try:
