@@ -411,3 +411,17 @@ def run_ci_lines(
         ["bash", "-e", "-o", "pipefail", "-c", "\n".join(lines)],
         cwd=project, env={**os.environ, **env}, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
+
+
+SEEN_BY_THE_TEMPLATE = "seen-by-the-template.txt"
+
+
+def record_what_the_template_sees(template: Path) -> None:
+    """Give a template's copier.yml a first migration that writes the environment the
+    template's code runs in to SEEN_BY_THE_TEMPLATE, a file the update then commits."""
+    probe = (
+        f'  - command: ["sh", "-c", "env > {SEEN_BY_THE_TEMPLATE}"]\n'
+        "    when: \"{{ _stage == 'after' }}\"\n"
+    )
+    config = template / "copier.yml"
+    config.write_text(config.read_text().replace("_migrations:\n", "_migrations:\n" + probe, 1))

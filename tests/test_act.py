@@ -30,12 +30,14 @@ from typing import Any, NamedTuple
 
 import pytest
 from helpers import (
+    SEEN_BY_THE_TEMPLATE,
     UV_VERSION,
     copier,
     copy_working_tree,
     engines_too,
     missing,
     path_without,
+    record_what_the_template_sees,
     run_ok,
 )
 from test_workflows import ACTIONS
@@ -505,12 +507,7 @@ def test_the_template_update_opens_its_pull_request_once_and_leaves_an_unchanged
     # pull request kept.
     dockerfile_in = template / "template/Dockerfile.jinja"
     dockerfile_in.write_text(dockerfile_in.read_text() + "# From v3.0.0.\n")
-    config = template / "copier.yml"
-    probe = (
-        '  - command: ["sh", "-c", "env > seen-by-the-template.txt"]\n'
-        "    when: \"{{ _stage == 'after' }}\"\n"
-    )
-    config.write_text(config.read_text().replace("_migrations:\n", "_migrations:\n" + probe, 1))
+    record_what_the_template_sees(template)
     git(template, "commit", "-q", "--no-verify", "-am", "v3")
     git(template, "tag", "v3.0.0")
     third = run_act(
@@ -531,7 +528,7 @@ def test_the_template_update_opens_its_pull_request_once_and_leaves_an_unchanged
     assert "# From v3.0.0." in git(source, "show", f"{refreshed}:Dockerfile")
     assert [call[:2] for call in third.gh_calls()] == [["pr", "view"]]
     assert len(list(state.glob("pull-request.*"))) == 1
-    seen = git(source, "show", f"{refreshed}:seen-by-the-template.txt")
+    seen = git(source, "show", f"{refreshed}:{SEEN_BY_THE_TEMPLATE}")
     assert "GITHUB_WORKFLOW=Template update" in seen  # the job's environment, as it saw it
     assert token not in seen and "TEMPLATE_UPDATE_TOKEN" not in seen, seen
 

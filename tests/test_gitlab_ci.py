@@ -28,10 +28,12 @@ import pytest
 import yaml
 from helpers import (
     DEFAULT_PYTHON,
+    SEEN_BY_THE_TEMPLATE,
     copier,
     copy_working_tree,
     engines_too,
     missing,
+    record_what_the_template_sees,
     render,
     run_ok,
     uv_python_image,
@@ -332,12 +334,7 @@ def test_the_template_update_opens_its_merge_request_once_and_refreshes_it_for_a
     # Then a new template release: the branch is refreshed with it.
     ignored = template / "template" / ".gitignore"
     ignored.write_text(ignored.read_text() + "# v3\n")
-    config = template / "copier.yml"
-    probe = (
-        '  - command: ["sh", "-c", "env > seen-by-the-template.txt"]\n'
-        "    when: \"{{ _stage == 'after' }}\"\n"
-    )
-    config.write_text(config.read_text().replace("_migrations:\n", "_migrations:\n" + probe, 1))
+    record_what_the_template_sees(template)
     git = ["git", "-c", "user.name=T", "-c", "user.email=t@example.com"]
     run_ok([*git, "commit", "-q", "--no-verify", "-am", "v3.0.0"], template)
     run_ok(["git", "tag", "v3.0.0"], template)
@@ -347,7 +344,7 @@ def test_the_template_update_opens_its_merge_request_once_and_refreshes_it_for_a
     assert answers["_commit"] == "v3.0.0"
     assert remote_git(remote, "show", "template-update:.gitignore").endswith("# v3")
     assert len((remote / "pushes.log").read_text().splitlines()) == 2
-    seen = remote_git(remote, "show", "template-update:seen-by-the-template.txt")
+    seen = remote_git(remote, "show", f"template-update:{SEEN_BY_THE_TEMPLATE}")
     assert "CI_PIPELINE_SOURCE=schedule" in seen  # the job's environment, as the template saw it
     assert TOKEN not in seen and "TEMPLATE_UPDATE_TOKEN" not in seen, seen
 
