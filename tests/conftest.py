@@ -96,8 +96,10 @@ def pytest_unconfigure(config) -> None:
 
 def pytest_xdist_auto_num_workers(config) -> int:
     """A worker per core, and one more: an engine test waits on the engine (a build, a
-    container's start) a third of its time, which the extra worker fills (docs/testing.md)."""
-    return (os.cpu_count() or 1) + 1
+    container's start) a third of its time, which the extra worker fills (docs/testing.md).
+    The cores are those this process may run on, where the system says (Linux)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return (len(affinity(0)) if affinity else os.cpu_count() or 1) + 1
 
 
 @pytest.hookimpl(tryfirst=True)
