@@ -277,6 +277,33 @@ def test_ctrl_c_during_the_task_keeps_the_project_and_lists_what_is_left(tmp_pat
     assert (project / "uv.lock").is_file() and (project / "Dockerfile").is_file()
 
 
+@pytest.mark.parametrize("caller", ["run", "probe"])
+def test_ctrl_c_while_the_hook_starts_a_command_kills_that_command_too(
+    caller: str, monkeypatch: pytest.MonkeyPatch
+):
+    # The window the terminal test above can only hit by chance: the signal lands inside
+    # Popen, after the fork. Sent to the hook alone, it is also the child's own SIGINT lost
+    # before its exec (Python's handler, still in place there, only notes it).
+    processes = hook("processes")
+    popen, started = subprocess.Popen, []
+
+    def signalled_while_starting(*args: object, **kwargs: object) -> subprocess.Popen[bytes]:
+        started.append(popen(*args, **kwargs))  # type: ignore[call-overload]
+        os.kill(os.getpid(), signal.SIGINT)
+        return started[-1]
+
+    monkeypatch.setattr(processes.subprocess, "Popen", signalled_while_starting)
+    previous = signal.signal(signal.SIGINT, processes.interrupted)
+    try:
+        with pytest.raises(processes.Interrupted):
+            getattr(processes, caller)(["sleep", "60"], 120)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    [sleep] = started
+    assert sleep.returncode == -signal.SIGKILL  # killed and reaped, not left to run
+    assert not processes.RUNNING
+
+
 def uv_workspace(tmp_path: Path) -> Path:
     """A monorepo folder that is a uv workspace whose members are its services/* folders."""
     parent = tmp_path / "monorepo"

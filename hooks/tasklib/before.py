@@ -27,7 +27,15 @@ from tasklib.answers import (
     unknown_data,
 )
 from tasklib.git import committed, drop_state, listed, state_dir
-from tasklib.processes import RENDER_TIMEOUT, Interrupted, read_regular, say
+from tasklib.processes import (
+    RENDER_TIMEOUT,
+    RUNNING,
+    Interrupted,
+    read_regular,
+    say,
+    start,
+    stop,
+)
 from tasklib.uv import MEMBERSHIP_FILE, member_of
 
 
@@ -54,9 +62,7 @@ def copier_copy(
         "--data-file", str(data_file), *(["--pretend"] if pretend else []), source,
         str(destination),
     ]  # fmt: skip
-    return subprocess.Popen(
-        command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
+    return start(command, subprocess.DEVNULL, subprocess.PIPE)
 
 
 def finished(render: subprocess.Popen[bytes]) -> tuple[int, str]:
@@ -64,9 +70,9 @@ def finished(render: subprocess.Popen[bytes]) -> tuple[int, str]:
     try:
         _, stderr = render.communicate(timeout=RENDER_TIMEOUT)
     except subprocess.TimeoutExpired:
-        render.kill()
-        render.communicate()
+        stop(render)
         return 124, f"copier did not finish within {RENDER_TIMEOUT} s"
+    RUNNING.discard(render)
     lines = os.fsdecode(stderr).strip().splitlines()
     return render.returncode, lines[-1] if lines else ""
 
@@ -179,9 +185,6 @@ def before_update(
             )
         results = {which: finished(render) for which, render in renders.items()}
     except Interrupted:
-        for render in renders.values():
-            render.kill()
-            render.wait()
         say("interrupted: the update was stopped before anything was written.")
         refuse(state, answers_file, old_answers, current)
         return 1

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import shlex
+import signal
 import stat
 import subprocess
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -38,15 +40,76 @@ STALLED: set[str] = set()
 KILLED = -9  # what subprocess reports for a command killed by SIGKILL, as at its bound
 
 
+STOPPING = (signal.SIGINT, signal.SIGTERM)
+
+
+# Every command started and not yet waited for: a Ctrl-C stops each of them, whoever holds it.
+RUNNING: set[subprocess.Popen[bytes]] = set()
+
+
 class Interrupted(Exception):
     """Ctrl-C or SIGTERM during a step: the steps not done are reported, the project is kept."""
 
 
 def interrupted(signum: int, frame: object) -> None:
-    """SIGINT or SIGTERM as an exception of our own: subprocess kills the running command at
-    once (for KeyboardInterrupt it would first wait, and copier kills this task 0.25 s after
-    Ctrl-C), so the kept-project message is out before copier stops."""
+    """SIGINT or SIGTERM as an exception of our own, once every running command is killed:
+    at once (for KeyboardInterrupt subprocess would first wait, and copier kills this task
+    0.25 s after Ctrl-C), so the kept-project message is out before copier stops."""
+    for process in list(RUNNING):
+        stop(process)
     raise Interrupted
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Kill a command, close its pipes and reap it (bounded: a process stuck in the kernel is
+    left to it)."""
+    process.kill()
+    for pipe in (process.stdout, process.stderr):
+        if pipe:
+            pipe.close()
+    try:
+        process.wait(timeout=PROBE_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return
+    RUNNING.discard(process)
+
+
+def start(command: list[str], stdout: int | None, stderr: int | None) -> subprocess.Popen[bytes]:
+    """Start a command (it reads nothing from us) that a Ctrl-C can never leave behind. A
+    signal that arrives while it starts is held until the command is in RUNNING, then
+    delivered: raised inside Popen, it would leave a child no one holds, which may itself
+    have lost the signal before its exec."""
+    held: list[int] = []
+    previous = {}
+    if threading.current_thread() is threading.main_thread():  # where signal handlers live
+        previous = {
+            signum: signal.signal(signum, lambda s, _: held.append(s)) for signum in STOPPING
+        }
+    try:
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr)
+        RUNNING.add(process)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    for caught in held[:1]:
+        signal.raise_signal(caught)  # to the handler now in place: ours kills the command
+    return process
+
+
+def completed(
+    command: list[str], timeout: float, stdout: int | None, stderr: int | None
+) -> tuple[int, bytes, bytes]:
+    """Run a command to its end, bounded: its exit code, and its stdout and stderr as
+    captured. Out of time, or interrupted, it is killed and reaped before the exception goes
+    on (never an unbounded wait, as Popen's context manager would make)."""
+    process = start(command, stdout, stderr)
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except BaseException:
+        stop(process)
+        raise
+    RUNNING.discard(process)
+    return process.returncode, out or b"", err or b""
 
 
 def say(*lines: str) -> None:
@@ -79,13 +142,7 @@ def run(command: list[str], timeout: float, capture: bool = False) -> tuple[int,
         return 124, ""
     print(f"{PREFIX}: running {shlex.join(command)}", file=sys.stderr, flush=True)
     try:
-        done = subprocess.run(
-            command,
-            check=False,
-            timeout=timeout,
-            stdin=subprocess.DEVNULL,
-            stderr=subprocess.PIPE if capture else None,
-        )
+        code, _, err = completed(command, timeout, None, subprocess.PIPE if capture else None)
     except subprocess.TimeoutExpired:
         STALLED.add(command[0])
         say(f"`{shlex.join(command)}` did not finish within {timeout:.0f} s and was stopped.")
@@ -93,10 +150,10 @@ def run(command: list[str], timeout: float, capture: bool = False) -> tuple[int,
     except OSError as error:  # found on PATH a moment ago, yet not executable
         say(str(error))
         return 127, ""
-    stderr = os.fsdecode(done.stderr) if done.stderr else ""
+    stderr = os.fsdecode(err)
     if stderr:
         print(stderr, end="", file=sys.stderr, flush=True)
-    return done.returncode, stderr
+    return code, stderr
 
 
 def probe(command: list[str], timeout: float = PROBE_TIMEOUT) -> tuple[int, bytes]:
@@ -106,15 +163,13 @@ def probe(command: list[str], timeout: float = PROBE_TIMEOUT) -> tuple[int, byte
     if command[0] in STALLED:
         return KILLED, b""
     try:
-        done = subprocess.run(
-            command, capture_output=True, timeout=timeout, check=False, stdin=subprocess.DEVNULL
-        )
+        code, out, _ = completed(command, timeout, subprocess.PIPE, subprocess.PIPE)
     except subprocess.TimeoutExpired:
         STALLED.add(command[0])
         return KILLED, b""
     except OSError:
         return 1, b""
-    return done.returncode, done.stdout
+    return code, out
 
 
 def line_of(out: bytes) -> str:
