@@ -94,13 +94,24 @@ def pytest_unconfigure(config) -> None:
         stop_shared(Path(os.environ.pop(RUN)))
 
 
+def pytest_xdist_auto_num_workers(config) -> int:
+    """A worker per core, and one more: an engine test waits on the engine (a build, a
+    container's start) a third of its time, which the extra worker fills (docs/testing.md).
+    The cores are those this process may run on, where the system says (Linux)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return (len(affinity(0)) if affinity else os.cpu_count() or 1) + 1
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items) -> None:
     """A test is an engine test (marker `docker`) when it uses the engine, through any fixture:
-    `-m "not docker"` then runs every test that needs none, wherever it is."""
+    `-m "not docker"` then runs every test that needs none, wherever it is. The engine tests
+    run first: they are the longest, and a run that ends on short tests ends on every worker
+    at about the same time (with --dist=load, workers take tests in this order)."""
     for item in items:
         if "docker" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.docker)
+    items.sort(key=lambda item: item.get_closest_marker("docker") is None)
 
 
 @pytest.fixture
