@@ -32,7 +32,7 @@ from helpers import (
 from hypothesis import HealthCheck, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 
-from lab import debian, locks, made, pythons, standins
+from lab import debian, locks, pythons, standins
 from lab.engine import RUN, Engine, reclaim, shared, stop_shared
 from lab.project import SOURCE, plain_copy
 from lab.template import with_python
@@ -116,25 +116,13 @@ def pytest_collection_modifyitems(items) -> None:
 
 @pytest.fixture
 def generated(copie):
-    """Generate a project through pytest-copie, its tasks run, and insist that it worked; made
-    once per run for these answers unless they ask for a build, which leaves an image behind
-    (lab/made.py). A base image of one Python gets that Python unless the test names one
-    (lab.template.with_python)."""
+    """Generate a project through pytest-copie and insist that it worked. A base image of one
+    Python gets that Python unless the test names one (lab.template.with_python)."""
 
-    def copy(answers: dict[str, object]) -> Path:
+    def generate(**answers: object) -> Path:
         result = copie.copy(extra_answers=with_python(answers))
         assert result.exit_code == 0, result.exception
         return result.project_dir
-
-    def generate(**answers: object) -> Path:
-        if answers.get("docker_build"):
-            return copy(answers)
-        counter = copie.counter
-        destination = copie.test_dir / f"copie{counter:03d}"  # where copie would write
-        project = made.once("copy", destination, answers, lambda: copy(answers))
-        if copie.counter == counter:  # a copy of one made before: the next gets the next folder
-            copie.counter += 1
-        return project
 
     return generate
 

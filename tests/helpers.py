@@ -21,7 +21,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from lab import machine, made
+from lab import machine
 from lab.engine import sid_tree
 from lab.paths import ROOT
 from lab.project import copy_args, long_running, plain_copy
@@ -367,24 +367,20 @@ def copy_working_tree(destination: Path) -> Path:
 
 def render(destination: Path, source: Path | None = None, **answers: object) -> Path:
     """Render the template in-process with copier's API, tasks skipped: the fast path, from the
-    run's plain copy of this working tree (made once per run for these answers, lab/made.py)
-    unless a source is given. A base image of one Python gets that Python unless the test names
-    one (lab.template.with_python)."""
+    run's plain copy of this working tree unless a source is given. A base image of one Python
+    gets that Python unless the test names one (lab.template.with_python)."""
     import copier as copier_api
 
-    def make() -> Path:
-        copier_api.run_copy(
-            str(source or plain_source()),
-            str(destination),
-            data=with_python(answers),
-            defaults=True,
-            unsafe=True,
-            skip_tasks=True,
-            quiet=True,
-        )
-        return destination
-
-    return made.once("render", destination, answers, make) if source is None else make()
+    copier_api.run_copy(
+        str(source or plain_source()),
+        str(destination),
+        data=with_python(answers),
+        defaults=True,
+        unsafe=True,
+        skip_tasks=True,
+        quiet=True,
+    )
+    return destination
 
 
 def lock_advice_outside_the_workspace(stderr: str) -> list[str]:
