@@ -29,12 +29,11 @@ from tasklib.answers import (
 from tasklib.git import committed, drop_state, listed, state_dir
 from tasklib.processes import (
     RENDER_TIMEOUT,
-    RUNNING,
     Interrupted,
     read_regular,
     say,
     start,
-    stop,
+    waited,
 )
 from tasklib.uv import MEMBERSHIP_FILE, member_of
 
@@ -68,13 +67,11 @@ def copier_copy(
 def finished(render: subprocess.Popen[bytes]) -> tuple[int, str]:
     """Wait for a render, bounded: its exit code and copier's last line."""
     try:
-        _, stderr = render.communicate(timeout=RENDER_TIMEOUT)
+        code, _, stderr = waited(render, RENDER_TIMEOUT)
     except subprocess.TimeoutExpired:
-        stop(render)
         return 124, f"copier did not finish within {RENDER_TIMEOUT} s"
-    RUNNING.discard(render)
     lines = os.fsdecode(stderr).strip().splitlines()
-    return render.returncode, lines[-1] if lines else ""
+    return code, lines[-1] if lines else ""
 
 
 def explain_swaps(

@@ -96,13 +96,10 @@ def start(command: list[str], stdout: int | None, stderr: int | None) -> subproc
     return process
 
 
-def completed(
-    command: list[str], timeout: float, stdout: int | None, stderr: int | None
-) -> tuple[int, bytes, bytes]:
-    """Run a command to its end, bounded: its exit code, and its stdout and stderr as
-    captured. Out of time, or interrupted, it is killed and reaped before the exception goes
-    on (never an unbounded wait, as Popen's context manager would make)."""
-    process = start(command, stdout, stderr)
+def waited(process: subprocess.Popen[bytes], timeout: float) -> tuple[int, bytes, bytes]:
+    """Wait for a started command to end, bounded: its exit code, and its stdout and stderr
+    as captured. Out of time, or interrupted, it is killed and reaped before the exception
+    goes on (never an unbounded wait, as Popen's context manager would make)."""
     try:
         out, err = process.communicate(timeout=timeout)
     except BaseException:
@@ -110,6 +107,13 @@ def completed(
         raise
     RUNNING.discard(process)
     return process.returncode, out or b"", err or b""
+
+
+def completed(
+    command: list[str], timeout: float, stdout: int | None, stderr: int | None
+) -> tuple[int, bytes, bytes]:
+    """Run a command to its end, bounded (waited())."""
+    return waited(start(command, stdout, stderr), timeout)
 
 
 def say(*lines: str) -> None:
