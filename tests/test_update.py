@@ -144,21 +144,33 @@ def update(project: Path, *args: str, env: dict[str, str] | None = None):
     return copier("update", "--trust", "--defaults", *args, str(project), env=env)
 
 
-def assert_clean_merge(project: Path) -> None:
+def assert_clean_merge(project: Path, owners: list[Path] = []) -> None:  # noqa: B006
+    """No .rej file and no conflict marker, but in the owner's own files that quote them."""
     files = [
         p
         for p in project.rglob("*")
-        if p.is_file() and ".git" not in p.parts and ".venv" not in p.parts
+        if p.is_file() and ".git" not in p.parts and ".venv" not in p.parts and p not in owners
     ]
     assert not [p for p in files if p.suffix == ".rej"], "copier left .rej files"
     marked = [p.name for p in files if CONFLICT.search(p.read_text(errors="replace"))]
     assert not marked, f"conflict markers in {marked}"
 
 
-def test_update_brings_the_template_changes_and_keeps_the_owners(project: Path):
+def test_update_brings_the_template_changes_and_keeps_the_owners_work_marker_like_lines_too(
+    project: Path,
+):
+    # The owner's guide quotes conflict markers, in a file the update never touches.
+    guide = project / "docs" / "merging.md"
+    guide.parent.mkdir()
+    quoted = "A conflict looks like this:\n\n<<<<<<< yours\na\n=======\nb\n>>>>>>> theirs\n"
+    guide.write_text(quoted)
+    commit_all(project, "Owner's guide to merging")
     result = update(project)
     assert result.returncode == 0, result.stderr
-    assert_clean_merge(project)
+    assert "the update left conflicts" not in result.stderr  # the guide's markers are no conflict
+    assert "uv.lock no longer holds" not in result.stderr  # relocked, nothing dropped
+    assert guide.read_text() == quoted
+    assert_clean_merge(project, owners=[guide])
     # The owner's work survives.
     assert "def farewell() -> str:" in (project / "main.py").read_text()
     assert (project / "NOTES.md").read_text() == "The owner's own file.\n"
@@ -342,20 +354,6 @@ def test_a_renamed_question_that_gates_a_file_updates_it_cleanly_as_the_policy_s
     assert answers["pre_commit"] is True and "precommit" not in answers
 
 
-def test_renamed_question_keeps_the_answer_through_a_versioned_migration(
-    tmp_path: Path, template: Path
-):
-    project = renamed_in_v3(tmp_path, template)
-    result = update(project)
-    assert result.returncode == 0, result.stderr
-    assert_clean_merge(project)
-    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
-    assert answers["maintainer_name"] == "Ada Lovelace" and "author_name" not in answers
-    assert answers["_commit"] == "v3.0.0"
-    authors = tomllib.loads((project / "pyproject.toml").read_text())["project"]["authors"]
-    assert authors == [{"name": "Ada Lovelace"}]
-
-
 def test_a_question_renamed_without_a_migration_names_the_dropped_answer_and_its_carry_over(
     tmp_path: Path, template: Path
 ):
@@ -404,7 +402,7 @@ def test_the_carry_over_a_drop_suggests_names_the_projects_own_answers_file_or_i
     assert lines[-1] == "  If maintainer_name replaces it, give it that answer below.", lines
 
 
-def test_data_for_a_renamed_question_is_said_to_be_ignored_naming_the_new_one(
+def test_data_for_a_renamed_question_is_ignored_and_a_recopy_from_before_names_what_it_drops(
     tmp_path: Path, template: Path
 ):
     project = renamed_in_v3(tmp_path, template)
@@ -416,6 +414,17 @@ def test_data_for_a_renamed_question_is_said_to_be_ignored_naming_the_new_one(
     ) in result.stderr, result.stderr
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert answers["maintainer_name"] == "Ada Lovelace"
+    # Recopied to the version before the rename, the project loses the new question's answer.
+    commit_all(project, "v3")
+    result = copier(
+        "recopy", "--trust", "--defaults", "--overwrite", "--vcs-ref", "v2.0.0", str(project)
+    )
+    assert result.returncode == 0, result.stderr
+    assert (
+        "this template version asks no question maintainer_name: the recopy dropped its "
+        "recorded answer 'Ada Lovelace' (`git diff .copier-answers.yml` shows what it took "
+        "instead)."
+    ) in result.stderr, result.stderr
 
 
 def test_a_question_dropped_versions_after_the_projects_is_named_and_never_refused(
@@ -440,23 +449,6 @@ def test_a_question_dropped_versions_after_the_projects_is_named_and_never_refus
     assert "author_email" not in answers and answers["_commit"] == "v3.0.0"
 
 
-def test_a_recopy_to_a_version_before_a_rename_names_the_answer_it_drops(
-    tmp_path: Path, template: Path
-):
-    project = renamed_in_v3(tmp_path, template)
-    assert update(project, "--skip-tasks").returncode == 0
-    commit_all(project, "v3")
-    result = copier(
-        "recopy", "--trust", "--defaults", "--overwrite", "--vcs-ref", "v2.0.0", str(project)
-    )
-    assert result.returncode == 0, result.stderr
-    assert (
-        "this template version asks no question maintainer_name: the recopy dropped its "
-        "recorded answer 'Ada Lovelace' (`git diff .copier-answers.yml` shows what it took "
-        "instead)."
-    ) in result.stderr, result.stderr
-
-
 def test_a_renamed_answer_the_new_version_refuses_stops_the_update_and_changes_nothing(
     tmp_path: Path, template: Path
 ):
@@ -474,7 +466,7 @@ def test_a_renamed_answer_the_new_version_refuses_stops_the_update_and_changes_n
     assert not state.exists()
 
 
-def test_a_bad_answer_given_across_a_renamed_question_stops_the_update_and_changes_nothing(
+def test_a_bad_answer_across_a_renamed_question_changes_nothing_then_the_migration_keeps_it(
     tmp_path: Path, template: Path
 ):
     project = renamed_in_v3(tmp_path, template)
@@ -489,7 +481,15 @@ def test_a_bad_answer_given_across_a_renamed_question_stops_the_update_and_chang
     assert git(project, "status", "--porcelain", "--ignored") == ""
     state = Path(git(project, "rev-parse", "--absolute-git-dir").strip()) / "copier-uv-docker"
     assert not state.exists()
-    assert update(project).returncode == 0
+    # The next update, from that clean project, keeps the answer through the versioned migration.
+    result = update(project)
+    assert result.returncode == 0, result.stderr
+    assert_clean_merge(project)
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["maintainer_name"] == "Ada Lovelace" and "author_name" not in answers
+    assert answers["_commit"] == "v3.0.0"
+    authors = tomllib.loads((project / "pyproject.toml").read_text())["project"]["authors"]
+    assert authors == [{"name": "Ada Lovelace"}]
 
 
 def test_an_answer_whose_question_the_new_answers_no_longer_ask_is_named_as_dropped(
@@ -560,20 +560,6 @@ def test_conflict_markers_in_the_dockerfile_are_listed_after_the_update(project:
     assert CONFLICT.search(dockerfile.read_text()), "no conflict was produced"
     assert "the update left conflicts in:\n  Dockerfile\n" in result.stderr
     assert "Resolve each `<<<<<<<` block" in result.stderr
-
-
-def test_marker_like_lines_in_a_file_the_update_never_touched_are_no_conflict(project: Path):
-    guide = project / "docs" / "merging.md"
-    guide.parent.mkdir()
-    guide.write_text(
-        "A conflict looks like this:\n\n<<<<<<< yours\na\n=======\nb\n>>>>>>> theirs\n"
-    )
-    commit_all(project, "Owner's guide to merging")
-    result = update(project)
-    assert result.returncode == 0, result.stderr
-    assert "the update left conflicts" not in result.stderr
-    assert "uv.lock no longer holds" not in result.stderr  # relocked, nothing dropped
-    assert '"ruff>=0.17"' in (project / "pyproject.toml").read_text()
 
 
 def test_a_deleted_pyproject_is_reported_without_a_traceback(project: Path):
@@ -827,22 +813,7 @@ def monorepo(tmp_path: Path, template: Path) -> tuple[Path, Path]:
 FAREWELL = 'def farewell() -> str:\n    return "Bye"\n\n\n'
 
 
-def test_an_update_in_a_monorepo_subfolder_reads_its_own_answers_and_touches_nothing_else(
-    monorepo: tuple[Path, Path],
-):
-    repo, project = monorepo
-    before = outside(repo, project)
-    result = update(project)
-    assert result.returncode == 0, result.stderr
-    assert "kind cannot change" not in result.stderr  # the root's answers are not this project's
-    assert_clean_merge(project)
-    assert "ruff" in (project / "pyproject.toml").read_text()  # the template's change arrived
-    assert "def farewell() -> str:" in (project / "main.py").read_text()
-    assert yaml.safe_load((project / ".copier-answers.yml").read_text())["_commit"] == "v2.0.0"
-    assert outside(repo, project) == before  # byte for byte, staged and unstaged alike
-
-
-def test_a_kind_switch_in_a_monorepo_subfolder_is_refused_before_anything_is_written(
+def test_in_a_monorepo_subfolder_a_kind_switch_is_refused_and_an_update_touches_nothing_else(
     monorepo: tuple[Path, Path],
 ):
     repo, project = monorepo
@@ -854,6 +825,15 @@ def test_a_kind_switch_in_a_monorepo_subfolder_is_refused_before_anything_is_wri
     assert git(repo, "status", "--porcelain", "--", "services/app") == ""
     assert "def farewell() -> str:" in (project / "main.py").read_text()
     assert outside(repo, project) == before
+    # The same update without the switch reads the project's own answers, not the root's.
+    result = update(project)
+    assert result.returncode == 0, result.stderr
+    assert "kind cannot change" not in result.stderr  # the root's answers are not this project's
+    assert_clean_merge(project)
+    assert "ruff" in (project / "pyproject.toml").read_text()  # the template's change arrived
+    assert "def farewell() -> str:" in (project / "main.py").read_text()
+    assert yaml.safe_load((project / ".copier-answers.yml").read_text())["_commit"] == "v2.0.0"
+    assert outside(repo, project) == before  # byte for byte, staged and unstaged alike
 
 
 def test_an_undone_kind_switch_puts_back_the_projects_files_only(monorepo: tuple[Path, Path]):
