@@ -10,10 +10,9 @@ Copy time (`_tasks`):
 Update time, before copier writes anything (a "before" `_migrations` entry):
 
     tasks.py before-update [--answers-file FILE] [--data JSON] [--defaults] [--skip-tasks]
-        render the project's template version and the new one aside, inside the git dir;
-        refuse a switch of project kind and, with --defaults, a recorded answer that copier
-        would replace without being asked (exit 1: nothing is written); keep the old render
-        as the base that after-update compares and merges with.
+        render the new version aside, inside the git dir; refuse a switch of project kind
+        and, with --defaults, a recorded answer that copier would replace without being
+        asked (exit 1: nothing is written).
 
 Update time, after copier's merge ("after" `_migrations` entries):
 
@@ -21,10 +20,11 @@ Update time, after copier's merge ("after" `_migrations` entries):
         a switch of kind answered at a prompt: put back what the update changed inside the
         project (nothing outside it), say why, exit 1.
     tasks.py after-update [--answers-file FILE]
-        carry a renamed package's module over with the owner's edits; keep aside, as
-        `<file>.kept`, every file the owner had edited that the update removed; list the
-        conflicts; `uv lock` once unless pyproject.toml is in conflict; name the locked
-        packages the update dropped.
+        where the update removed files, render the project's template version aside to
+        tell the owner's edits from the template's text: carry a renamed package's module
+        over with the owner's edits, and keep aside, as `<file>.kept`, every file the owner
+        had edited that the update removed; list the conflicts; `uv lock` once unless
+        pyproject.toml is in conflict; name the locked packages the update dropped.
 
 A template version that renames a question (a versioned "before" `_migrations` entry):
 

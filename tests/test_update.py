@@ -1093,7 +1093,7 @@ def test_an_update_refused_for_a_bad_answer_leaves_nothing_in_the_git_dir(
     result = update(project, "--data", answer)
     assert result.returncode != 0
     assert git(project, "status", "--porcelain") == ""
-    # Both renders the hook started are gone: the update ended before its after stage.
+    # The render the hook started is gone: the update ended before its after stage.
     state = Path(git(project, "rev-parse", "--absolute-git-dir").strip()) / "copier-uv-docker"
     assert not state.exists()
 
@@ -1447,6 +1447,39 @@ def test_sigterm_during_the_relock_says_that_uv_lock_is_stale_and_what_to_run(
     assert "Traceback" not in stderr, stderr
     state = Path(git(project, "rev-parse", "--absolute-git-dir").strip()) / "copier-uv-docker"
     assert not state.exists() or not any(state.iterdir())
+
+
+def test_ctrl_c_while_the_update_compares_the_files_it_removed_says_what_is_left_to_do(
+    project: Path,
+):
+    """SIGINT to the process group once the after stage renders the project's own version
+    aside, which it does only when the update removed files (here, a switch of CI)."""
+    head = git(project, "rev-parse", "HEAD")
+    state = Path(git(project, "rev-parse", "--absolute-git-dir").strip()) / "copier-uv-docker"
+    update = ["update", "--trust", "--defaults", "--data", "ci=gitlab", str(project)]
+    running = subprocess.Popen(
+        [sys.executable, "-m", "copier", *update],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not any(state.glob("*/old")) and running.poll() is None:
+        assert time.monotonic() < deadline, "the after stage never rendered the old version"
+        time.sleep(0.01)
+    os.killpg(running.pid, signal.SIGINT)
+    _, stderr = running.communicate(timeout=60)
+    said = [line for line in stderr.splitlines() if "interrupted" in line]
+    assert said == [
+        "copier-uv-docker: interrupted before the update was finished: uv.lock was not updated,"
+        " and a file the update removed that you had edited may not be kept aside (git still"
+        " holds yours: `git diff --stat HEAD` lists what the update changed)."
+    ], stderr
+    assert f"    cd {shlex.quote(str(project))}\n    uv lock\n" in stderr, stderr
+    assert "Traceback" not in stderr, stderr
+    assert not state.exists() or not any(state.iterdir())
+    # Nothing is committed, and git holds the owner's version of every file removed.
+    assert git(project, "rev-parse", "HEAD") == head
+    assert not (project / ".github/workflows/ci.yml").exists()
+    assert git(project, "show", "HEAD:.github/workflows/ci.yml")
 
 
 def test_a_switch_to_distroless_names_each_owner_line_its_builder_cannot_run(project: Path):

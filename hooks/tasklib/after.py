@@ -14,6 +14,7 @@ from tasklib.answers import (
     committed_answers,
     hidden_answers,
     kind_refusal,
+    parse_answers,
     questions,
     read_answers,
     recorded_kind,
@@ -29,6 +30,7 @@ from tasklib.processes import (
     say,
     warn,
 )
+from tasklib.render import copier_copy, finished
 from tasklib.uv import (
     MEMBERSHIP,
     MEMBERSHIP_FILE,
@@ -110,11 +112,34 @@ def merge_three(ours: bytes, base: bytes, theirs: bytes, label: str) -> tuple[by
     return merged, code > 0
 
 
-def carry_and_keep(old: Path | None) -> tuple[list[str], list[str]]:
-    """The files the update removed that the owner had edited (or any, without the old
+def removed_files() -> list[str]:
+    """The files the update removed: committed, and no longer in the work tree."""
+    return [name for name in tracked_paths() if not os.path.lexists(name)]
+
+
+def old_render(state: Path, answers_file: Path) -> Path | None:
+    """The project's own template version rendered aside with its committed answers, to tell
+    the owner's edits from the template's text; None, said why, when it cannot be."""
+    answers = committed(answers_file) or b""
+    recorded = parse_answers(os.fsdecode(answers))
+    source, version = recorded.get("_src_path"), recorded.get("_commit")
+    if not (source and version):
+        return None
+    old = state / "old" / Path.cwd().name
+    code, last = finished(copier_copy(source, version, old, answers, answers_file, {}))
+    if code != 0:
+        say(
+            f"the project's template version could not be rendered for comparison ({last}): "
+            "every file the update removed is kept aside."
+        )
+        return None
+    return old
+
+
+def carry_and_keep(vanished: list[str], old: Path | None) -> tuple[list[str], list[str]]:
+    """Of the files the update removed, those the owner had edited (or all, without the old
     render to compare with): a renamed package's module carried to its new name, merged
     with the template's changes; everything else kept beside it (`<file>.kept`)."""
-    vanished = [name for name in tracked_paths() if not os.path.lexists(name)]
     if not vanished:
         return [], []
     # A rename, from git's view rather than the template's: the one package whose
@@ -227,7 +252,25 @@ def owner_lines_without_a_shell(old_render: Path, shell_less_base: str) -> list[
 
 def after_update(answers_file: Path, shell_less_base: str = "") -> None:
     """After copier's merge: name the answers it forgot, carry over and keep aside what it
-    removed, report conflicts, relock unless unsafe, and name the locked packages it dropped."""
+    removed, report conflicts, relock unless unsafe, and name the locked packages it dropped.
+    Interrupted, say what was not done; the state of the update goes in every case."""
+    state = state_dir()
+    try:
+        finish_update(answers_file, shell_less_base, state)
+    except Interrupted:
+        warn(
+            "interrupted before the update was finished: uv.lock was not updated, and a file "
+            "the update removed that you had edited may not be kept aside (git still holds "
+            "yours: `git diff --stat HEAD` lists what the update changed).",
+            *lock_steps(),
+        )
+    finally:
+        if state:
+            drop_state(state)
+
+
+def finish_update(answers_file: Path, shell_less_base: str, state: Path | None) -> None:
+    """after_update's steps, in order (state: the update's, from before-update, if any)."""
     now = read_answers(answers_file) if answers_file.is_file() else {}
     asked = questions(TEMPLATE)
     for key, value in hidden_answers(committed_answers(answers_file), now, asked).items():
@@ -236,12 +279,14 @@ def after_update(answers_file: Path, shell_less_base: str = "") -> None:
             f"{shlex.quote(value)}: if a later update asks it again, it offers its default; "
             f"keep yours then with --data {key}={shlex.quote(value)}"
         )
-    state = state_dir()
-    old = state / "old" / Path.cwd().name if state else None
-    carried, kept = carry_and_keep(old if old and old.is_dir() else None)
+    vanished = removed_files()
+    old = None
+    if state and (vanished or shell_less_base):  # only then is the old version compared
+        old = old_render(state, answers_file)
+    carried, kept = carry_and_keep(vanished, old)
     unrunnable = (
         owner_lines_without_a_shell(old / "Dockerfile", shell_less_base)
-        if shell_less_base and old and old.is_dir()
+        if shell_less_base and old
         else []
     )
     if unrunnable:
@@ -257,8 +302,6 @@ def after_update(answers_file: Path, shell_less_base: str = "") -> None:
     if state and (membership := state / MEMBERSHIP_FILE).is_file():
         root = membership.read_bytes()
         MEMBERSHIP["root"] = Path(os.fsdecode(root)) if root else None
-    if state:
-        drop_state(state)
     if carried:
         say(
             "the package was renamed: your module moved to its new name with your edits, "

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shlex
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 from tasklib.answers import (
@@ -27,51 +24,9 @@ from tasklib.answers import (
     unknown_data,
 )
 from tasklib.git import committed, drop_state, listed, state_dir
-from tasklib.processes import (
-    RENDER_TIMEOUT,
-    Interrupted,
-    read_regular,
-    say,
-    start,
-    waited,
-)
+from tasklib.processes import Interrupted, read_regular, say
+from tasklib.render import copier_copy, finished
 from tasklib.uv import MEMBERSHIP_FILE, member_of
-
-
-def copier_copy(
-    source: str,
-    ref: str,
-    destination: Path,
-    answers: bytes,
-    answers_file: Path,
-    data: dict[str, object],
-    pretend: bool = False,
-) -> subprocess.Popen[bytes]:
-    """Start copier rendering `source` at `ref` into `destination`, as `copier update` would
-    for these recorded answers and these --data answers (tasks skipped, nothing asked)."""
-    (destination / answers_file).parent.mkdir(parents=True, exist_ok=True)
-    (destination / answers_file).write_bytes(answers)
-    # Beside the destination, under a fixed name: the folder's own name may already be as
-    # long as a file name can be. Renders that run at the same time have different parents.
-    data_file = destination.parent / "data.json"
-    data_file.write_text(json.dumps(data), encoding="utf-8")  # JSON is YAML for copier
-    command = [
-        sys.executable, "-m", "copier", "copy", "--trust", "--defaults", "--skip-tasks",
-        "--quiet", "--overwrite", "--vcs-ref", ref, "--answers-file", answers_file.as_posix(),
-        "--data-file", str(data_file), *(["--pretend"] if pretend else []), source,
-        str(destination),
-    ]  # fmt: skip
-    return start(command, subprocess.DEVNULL, subprocess.PIPE)
-
-
-def finished(render: subprocess.Popen[bytes]) -> tuple[int, str]:
-    """Wait for a render, bounded: its exit code and copier's last line."""
-    try:
-        code, _, stderr = waited(render, RENDER_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        return 124, f"copier did not finish within {RENDER_TIMEOUT} s"
-    lines = os.fsdecode(stderr).strip().splitlines()
-    return code, lines[-1] if lines else ""
 
 
 def explain_swaps(
@@ -149,8 +104,8 @@ def before_update(
     defaults: bool,
     skip_tasks: bool,
 ) -> int:
-    """Render the project's template version and the new one aside, refuse what the update
-    must not do (exit 1, nothing written), and keep the old render for after_update."""
+    """Render the new version aside, and refuse what the update must not do (exit 1, nothing
+    written)."""
     state = state_dir()
     if state is None:
         return 0
@@ -170,30 +125,23 @@ def before_update(
         refuse(state, answers_file, old_answers, current)
         return 1
     name = Path.cwd().name  # the folder's name, from which copier derives defaults
-    renders: dict[str, subprocess.Popen[bytes]] = {}
     try:
-        renders["new"] = copier_copy(
-            str(template), "HEAD", state / "new" / name, current, answers_file, data or {}
-        )
-        source, version = recorded.get("_src_path"), recorded.get("_commit")
-        if source and version and not skip_tasks:
-            renders["old"] = copier_copy(
-                source, version, state / "old" / name, old_answers, answers_file, {}
-            )
-        results = {which: finished(render) for which, render in renders.items()}
+        code, last = finished(
+            copier_copy(str(template), "HEAD", state / "new" / name, current, answers_file,
+                        data or {})
+        )  # fmt: skip
     except Interrupted:
         say("interrupted: the update was stopped before anything was written.")
         refuse(state, answers_file, old_answers, current)
         return 1
-    if results["new"][0] != 0:
+    if code != 0:
         if not (data or defaults):
             # Copier asks every question next, and may be given answers it takes.
             drop_state(state)
             return 0
         # Copier would refuse the same answers next (it checks --data before any prompt),
         # with a traceback, and leave a migration's renamed answer in the answers file.
-        line = results["new"][1]
-        reason = re.sub(r"^\w+Error: ", "", line) or "copier could not render the new version"
+        reason = re.sub(r"^\w+Error: ", "", last) or "copier could not render the new version"
         say(f"the update was stopped before anything was written: {reason}")
         refuse(state, answers_file, old_answers, current)
         return 1
@@ -246,12 +194,6 @@ def before_update(
         say(line)
     if dropped:
         say(*explain_drops(dropped, fresh, version, answers_file, asked=not defaults))
-    if "old" in results and results["old"][0] != 0:
-        say(
-            f"the project's template version could not be rendered for comparison "
-            f"({results['old'][1]}): every file the update removes will be kept aside."
-        )
-        shutil.rmtree(state / "old", ignore_errors=True)
     if skip_tasks:
         drop_state(state)
     else:
