@@ -863,6 +863,40 @@ def test_an_undone_kind_switch_puts_back_the_projects_files_only(monorepo: tuple
     assert outside(repo, project) == before
 
 
+def test_an_interrupted_undo_of_a_kind_switch_prints_the_commands_that_finish_it(
+    tmp_path: Path, monkeypatch, capsys
+):
+    """A Ctrl-C inside the undo itself (its git commands, here interrupted at the first):
+    what the hook prints, typed as printed, puts the project back as committed."""
+    after = hook("after")
+    project = tmp_path / "kinds"
+    git(tmp_path, "init", "-q", str(project))
+    (project / ".copier-answers.yml").write_text("project_kind: script\n")
+    (project / "main.py").write_text("committed\n")
+    commit_all(project, "Start")
+    (project / "main.py").write_text("a hybrid\n")  # what a merge of two kinds leaves
+    (project / "added.py").write_text("new from the update\n")
+    monkeypatch.chdir(project)
+    state = after.state_dir()
+    state.mkdir(parents=True)
+
+    def interrupted_git(*args: str) -> None:
+        raise after.Interrupted
+
+    monkeypatch.setattr(after, "git", interrupted_git)
+    assert after.check_kind(Path(".copier-answers.yml"), "service") == 1
+    said = capsys.readouterr().err
+    assert "interrupted while the update was being undone" in said, said
+    assert not state.exists()
+    commands = said.split("To finish undoing it, run:\n", 1)[1].splitlines()
+    assert commands[0] == f"    cd {shlex.quote(str(project))}"
+    for line in commands[1:]:
+        run_ok(shlex.split(line), cwd=project)
+    assert (project / "main.py").read_text() == "committed\n"
+    assert not (project / "added.py").exists()
+    assert git(project, "status", "--porcelain") == ""
+
+
 def test_in_a_git_worktree_subfolder_an_answer_switch_keeps_the_owners_edit_aside(
     monorepo: tuple[Path, Path], tmp_path: Path
 ):
@@ -1404,6 +1438,36 @@ def test_ctrl_c_during_the_before_update_renders_says_one_line_and_leaves_nothin
     os.killpg(running.pid, signal.SIGINT)
     _, stderr = running.communicate(timeout=60)
     assert running.returncode != 0
+    said = [line for line in stderr.splitlines() if "interrupted" in line]
+    assert said == [
+        "copier-uv-docker: interrupted: the update was stopped before anything was written."
+    ], stderr
+    assert "Traceback" not in stderr, stderr
+    nothing_left(project, head)
+    assert git(project, "status", "--porcelain") == ""
+
+
+def test_ctrl_c_while_the_update_explains_a_swapped_answer_leaves_nothing(
+    tmp_path: Path, template: Path
+):
+    """SIGINT to the process group while the hook renders, for each answer the new data would
+    swap, copier's reason for refusing it: the before stage's last renders."""
+    project = generate(template, tmp_path / "gl", "base_image=uv", "ci=gitlab", tasks=False)
+    git(project.parent, "init", "-q", str(project))
+    commit_all(project, "Start")
+    head = git(project, "rev-parse", "HEAD")
+    state = Path(git(project, "rev-parse", "--absolute-git-dir").strip()) / "copier-uv-docker"
+    update = ["update", "--trust", "--defaults", "--data", "python_version=3.15", str(project)]
+    running = subprocess.Popen(
+        [sys.executable, "-m", "copier", *update],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not any(state.glob("*/why-*")) and running.poll() is None:
+        assert time.monotonic() < deadline, "the hook never explained a swapped answer"
+        time.sleep(0.01)
+    os.killpg(running.pid, signal.SIGINT)
+    _, stderr = running.communicate(timeout=60)
     said = [line for line in stderr.splitlines() if "interrupted" in line]
     assert said == [
         "copier-uv-docker: interrupted: the update was stopped before anything was written."

@@ -55,9 +55,20 @@ def check_kind(answers_file: Path, kind: str) -> int:
     recorded = committed_answers(answers_file)
     if not recorded or recorded_kind(recorded) == kind:
         return 0
-    undo_update()
-    if state := state_dir():
-        drop_state(state)
+    try:
+        undo_update()
+    except Interrupted:
+        say(
+            "interrupted while the update was being undone (the project kind cannot change on "
+            "update). To finish undoing it, run:",
+            f"    cd {shlex.quote(str(Path.cwd()))}",
+            "    git restore --source=HEAD --staged --worktree -- .",
+            "    git clean -f -d -- .",
+        )
+        return 1
+    finally:
+        if state := state_dir():
+            drop_state(state)
     kind_refusal(
         recorded_kind(recorded),
         kind,

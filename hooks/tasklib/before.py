@@ -105,16 +105,38 @@ def before_update(
     skip_tasks: bool,
 ) -> int:
     """Render the new version aside, and refuse what the update must not do (exit 1, nothing
-    written)."""
+    written). Interrupted at any point, the same: nothing of the update is left."""
     state = state_dir()
     if state is None:
         return 0
     shutil.rmtree(state, ignore_errors=True)
     state.mkdir(parents=True)
-    template = TEMPLATE  # copier's checkout of the new version
     old_answers = committed(answers_file) or b""
-    recorded = parse_answers(os.fsdecode(old_answers))
     current = answers_file.read_bytes() if answers_file.is_file() else old_answers
+    try:
+        return check_update(
+            state, answers_file, destination, data, defaults, skip_tasks, old_answers, current
+        )
+    except Interrupted:
+        say("interrupted: the update was stopped before anything was written.")
+        refuse(state, answers_file, old_answers, current)
+        return 1
+
+
+def check_update(
+    state: Path,
+    answers_file: Path,
+    destination: Path,
+    data: dict[str, object] | None,
+    defaults: bool,
+    skip_tasks: bool,
+    old_answers: bytes,
+    current: bytes,
+) -> int:
+    """before_update's checks, in order: the answers committed (old_answers) and as this
+    update reads them (current, after a migration's rename)."""
+    template = TEMPLATE  # copier's checkout of the new version
+    recorded = parse_answers(os.fsdecode(old_answers))
     if ".." in destination.parts:
         # Copier 9.19 keeps the `..` in the path it merges into, and fails half-way through.
         say(
@@ -125,15 +147,9 @@ def before_update(
         refuse(state, answers_file, old_answers, current)
         return 1
     name = Path.cwd().name  # the folder's name, from which copier derives defaults
-    try:
-        code, last = finished(
-            copier_copy(str(template), "HEAD", state / "new" / name, current, answers_file,
-                        data or {})
-        )  # fmt: skip
-    except Interrupted:
-        say("interrupted: the update was stopped before anything was written.")
-        refuse(state, answers_file, old_answers, current)
-        return 1
+    code, last = finished(
+        copier_copy(str(template), "HEAD", state / "new" / name, current, answers_file, data or {})
+    )
     if code != 0:
         if not (data or defaults):
             # Copier asks every question next, and may be given answers it takes.
