@@ -38,6 +38,19 @@ def artefact(name: str) -> Iterator[None]:
         yield
 
 
+@contextmanager
+def podman_images(removing: bool = False) -> Iterator[None]:
+    """Hold Podman's image store: shared while a command adds to it (a build, a load),
+    alone while one removes an image. Debian's Podman 4.3 fails a build whose cache lookup
+    meets an image being removed ("checking if cached image exists from a previous build:
+    getting top layer info: layer not known": buildah issue 5674, fixed by its pull request
+    6688 in buildah 1.43); workers removing their images while others build met it."""
+    LOCKS.mkdir(parents=True, exist_ok=True)
+    with (LOCKS / "podman-images.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX if removing else fcntl.LOCK_SH)
+        yield
+
+
 def mounts_below(folder: Path) -> list[Path]:
     """The mount points at or under folder, deepest first (the order they unmount in)."""
     top = os.path.realpath(folder)

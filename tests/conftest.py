@@ -242,7 +242,10 @@ def podman(docker) -> list[str]:
             if image_id([docker.client], name, docker.env) == image_id([found], name):
                 continue
             saved = subprocess.Popen([docker.client, "save", name], env=docker.env, stdout=PIPE)
-            loaded = subprocess.run([found, "load", "-q"], stdin=saved.stdout, capture_output=True)
+            with locks.podman_images():
+                loaded = subprocess.run(
+                    [found, "load", "-q"], stdin=saved.stdout, capture_output=True
+                )
             assert saved.wait() == 0 and loaded.returncode == 0, loaded.stderr
             if "/" not in name.split(":")[0]:  # Docker Hub's short names: podman says localhost/
                 run_ok([found, "tag", f"localhost/{name}", f"docker.io/library/{name}"], Path.cwd())

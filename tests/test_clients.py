@@ -28,7 +28,7 @@ from helpers import (
     wait_for,
 )
 
-from lab import debian
+from lab import debian, locks
 
 
 @pytest.mark.parametrize("base_image", engines_too(BASE_IMAGES, "python-slim"))
@@ -215,7 +215,8 @@ def test_podman_builds_and_runs_the_image_as_its_unprivileged_user(
     project = generated(project_name=name, base_image=base_image, project_kind=kind)
     limits = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1000:1000"]
     try:
-        run_ok([*podman, "build", "-q", "-t", name, "."], cwd=project)
+        with locks.podman_images():
+            run_ok([*podman, "build", "-q", "-t", name, "."], cwd=project)
         if kind == "service":  # serve, and answer its own health probe (no shell needed)
             started = run_ok([*podman, "run", "-d", *limits, name], project).stdout.strip()
             try:
@@ -234,7 +235,8 @@ def test_podman_builds_and_runs_the_image_as_its_unprivileged_user(
         user = run_ok([*podman, "run", "--rm", *limits, name, *uid], cwd=project)
         assert user.stdout == "10001\n"
     finally:
-        subprocess.run([*podman, "rmi", "-f", name], capture_output=True)
+        with locks.podman_images(removing=True):
+            subprocess.run([*podman, "rmi", "-f", name], capture_output=True)
 
 
 def test_uv_started_through_a_pyenv_shim_still_finds_every_python(tmp_path: Path):

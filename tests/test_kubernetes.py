@@ -33,6 +33,8 @@ from test_update import (
     update,
 )
 
+from lab import locks
+
 # The three minor releases upstream maintains ("The Kubernetes project maintains release
 # branches for the most recent three minor releases": kubernetes.io/releases/version-skew-policy),
 # the newest being the one kubernetes-validate 1.37.0 (PyPI) validates against by default.
@@ -212,9 +214,10 @@ def test_podman_kube_play_runs_the_service_restricted_and_it_stops_on_sigterm(
     # The image under the manifest's name, moved from the engine that built it. (Podman 4.3's
     # own `build --layers=false` deletes the uv image a stage copies from: docs/testing.md.)
     saved = subprocess.Popen([docker.client, "save", tag], env=docker.env, stdout=subprocess.PIPE)
-    run_ok([*podman, "load", "-q"], tmp_path, env=env, stdin=saved.stdout, timeout=300)
-    assert saved.wait(timeout=60) == 0
-    run_ok([*podman, "tag", f"localhost/{tag}:latest", image], tmp_path, env=env)
+    with locks.podman_images():
+        run_ok([*podman, "load", "-q"], tmp_path, env=env, stdin=saved.stdout, timeout=300)
+        assert saved.wait(timeout=60) == 0
+        run_ok([*podman, "tag", f"localhost/{tag}:latest", image], tmp_path, env=env)
     played = tmp_path / "kubernetes.yaml"
     text = (project / "deploy" / "kubernetes.yaml").read_text()
     assert text.count("replicas: 2\n") == 1
@@ -266,9 +269,10 @@ def test_podman_kube_play_runs_the_service_restricted_and_it_stops_on_sigterm(
             text=True,
             timeout=120,
         )
-        subprocess.run(
-            [*podman, "rmi", "--force", image], env=env, capture_output=True, timeout=120
-        )
+        with locks.podman_images(removing=True):
+            subprocess.run(
+                [*podman, "rmi", "--force", image], env=env, capture_output=True, timeout=120
+            )
     assert down.returncode == 0, down.stderr
 
 

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,28 @@ def test_two_processes_asking_for_one_artefact_make_it_once(tmp_path: Path):
     assert [maker.returncode for maker in makers] == [0, 0], errors
     assert (tmp_path / "count").read_text() == "1"
     assert any("waiting for another process" in error for error in errors), errors
+
+
+# A process holding Podman's image store: to add to it (0), or to remove from it (1).
+PODMAN_USER = textwrap.dedent(
+    """
+    import sys
+    from lab import locks
+    with locks.podman_images(removing=sys.argv[1] == "1"):
+        print("holding", flush=True)
+    """
+)
+
+
+def test_podman_images_are_added_side_by_side_and_removed_only_alone():
+    with locks.podman_images():  # a build under way
+        other = [sys.executable, "-c", PODMAN_USER]
+        adding = subprocess.run([*other, "0"], capture_output=True, text=True, timeout=60)
+        assert adding.stdout == "holding\n", adding.stderr
+        removing = subprocess.Popen([*other, "1"], stdout=subprocess.PIPE, text=True)
+        time.sleep(1)
+        assert removing.poll() is None, "an image was removed while a build was under way"
+    assert removing.communicate(timeout=60)[0] == "holding\n"
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting needs root")

@@ -27,6 +27,8 @@ from helpers import (
     wait_for,
 )
 
+from lab import locks
+
 
 @pytest.fixture(scope="session")
 def podman_compose(podman_env) -> tuple[str, dict[str, str]]:
@@ -53,21 +55,24 @@ def test_podman_compose_builds_runs_and_removes_the_app(
         if kind == "service":
             port = free_port()
             (project / ".env").write_text(f"PORT={port}\n")
-            compose("up", "--build", "--detach")
+            with locks.podman_images():
+                compose("up", "--build", "--detach")
             wait_for(f"the service on the host's port {port}", lambda: health_answers(port), 120)
         else:
-            ran = compose("up", "--build")
+            with locks.podman_images():
+                ran = compose("up", "--build")
             assert f"Hello from {name}!" in ran.stdout, ran.stdout + ran.stderr
     finally:
-        down = subprocess.run(
-            [command, "-p", name, "down", "--rmi", "all", "--timeout", "5"],
-            cwd=project,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+        with locks.podman_images(removing=True):
+            down = subprocess.run(
+                [command, "-p", name, "down", "--rmi", "all", "--timeout", "5"],
+                cwd=project,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
+            )
     assert down.returncode == 0, down.stderr
     left = subprocess.run(
         [*podman, "ps", "-aq", "--filter", f"label=io.podman.compose.project={name}"],
