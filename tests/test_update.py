@@ -60,6 +60,12 @@ def git(repo: Path, *args: str) -> str:
     return run_ok(["git", *args], cwd=repo).stdout
 
 
+def hook_state(project: Path) -> Path:
+    """Where the hook keeps an update's state: a folder of the repository's git dir (the
+    worktree's own, in a worktree), one subfolder per project."""
+    return Path(git(project, "rev-parse", "--absolute-git-dir").strip()) / "copier-uv-docker"
+
+
 def commit_all(repo: Path, message: str) -> None:
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "--no-verify", "-m", message)
@@ -462,7 +468,7 @@ def test_a_renamed_answer_the_new_version_refuses_stops_the_update_and_changes_n
     ), result.stderr
     # Stopped before anything was written: the migration's rename is undone too.
     assert git(project, "status", "--porcelain", "--ignored") == ""
-    state = Path(git(project, "rev-parse", "--absolute-git-dir").strip()) / "copier-uv-docker"
+    state = hook_state(project)
     assert not state.exists()
 
 
@@ -479,7 +485,7 @@ def test_a_bad_answer_across_a_renamed_question_changes_nothing_then_the_migrati
     ) in result.stderr, result.stderr
     # The migration's rename is undone: the next update starts from a clean project.
     assert git(project, "status", "--porcelain", "--ignored") == ""
-    state = Path(git(project, "rev-parse", "--absolute-git-dir").strip()) / "copier-uv-docker"
+    state = hook_state(project)
     assert not state.exists()
     # The next update, from that clean project, keeps the answer through the versioned migration.
     result = update(project)
@@ -916,7 +922,7 @@ def test_in_a_git_worktree_subfolder_an_answer_switch_keeps_the_owners_edit_asid
     assert ".github/workflows/ci.yml (your copy: .github/workflows/ci.yml.kept)" in result.stderr
     assert (project / ".gitlab-ci.yml").is_file()
     # The hook's state lived in this worktree's git dir and is gone, its folder too.
-    state = Path(git(project, "rev-parse", "--absolute-git-dir").strip()) / "copier-uv-docker"
+    state = hook_state(project)
     assert not state.exists()
     assert outside(repo, repo / "services" / "app") == before
 
@@ -1128,7 +1134,7 @@ def test_an_update_refused_for_a_bad_answer_leaves_nothing_in_the_git_dir(
     assert result.returncode != 0
     assert git(project, "status", "--porcelain") == ""
     # The render the hook started is gone: the update ended before its after stage.
-    state = Path(git(project, "rev-parse", "--absolute-git-dir").strip()) / "copier-uv-docker"
+    state = hook_state(project)
     assert not state.exists()
 
 
@@ -1149,7 +1155,7 @@ def test_an_update_through_a_path_with_dot_dot_is_refused_before_anything_is_wri
         "folder, with none)."
     ) in result.stderr, result.stderr
     assert git(project, "status", "--porcelain") == ""
-    state = Path(git(project, "rev-parse", "--absolute-git-dir").strip()) / "copier-uv-docker"
+    state = hook_state(project)
     assert not state.exists()
 
 
@@ -1342,7 +1348,7 @@ def nothing_left(project: Path, head: str) -> None:
     """Refused: the project as committed, no update state in the git dir."""
     assert git(project, "rev-parse", "HEAD") == head
     assert git(project, "status", "--porcelain", "--untracked-files=no") == ""
-    state = Path(git(project, "rev-parse", "--absolute-git-dir").strip()) / "copier-uv-docker"
+    state = hook_state(project)
     assert not state.exists() or not any(state.iterdir())
 
 
@@ -1422,22 +1428,35 @@ def test_an_update_refuses_a_file_or_folder_it_cannot_write_before_writing_anyth
 # -- Interrupted: one line, nothing left behind ----------------------------------------------
 
 
+def ctrl_c_once(
+    project: Path, appears: str, what: str, *data: str, seconds: float = 120
+) -> tuple[int, str]:
+    """`copier update --trust --defaults` (with these --data answers) in a process group of its
+    own; once the hook's state holds a path matching `appears`, SIGINT to the whole group, as
+    a terminal's Ctrl-C sends it. Its exit code and stderr; the test fails, naming `what`,
+    if that path never appears within `seconds`."""
+    state = hook_state(project)
+    answers = [arg for item in data for arg in ("--data", item)]
+    running = subprocess.Popen(
+        [sys.executable, "-m", "copier", "update", "--trust", "--defaults", *answers,
+         str(project)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + seconds
+    while not any(state.glob(appears)) and running.poll() is None:
+        assert time.monotonic() < deadline, f"the hook never {what}"
+        time.sleep(0.01)
+    os.killpg(running.pid, signal.SIGINT)
+    _, stderr = running.communicate(timeout=60)
+    return running.returncode, stderr
+
+
 def test_ctrl_c_during_the_before_update_renders_says_one_line_and_leaves_nothing(project: Path):
     """SIGINT to the whole process group, as a terminal's Ctrl-C sends it, once the hook's
     renders are under way."""
     head = git(project, "rev-parse", "HEAD")
-    state = Path(git(project, "rev-parse", "--absolute-git-dir").strip()) / "copier-uv-docker"
-    running = subprocess.Popen(
-        [sys.executable, "-m", "copier", "update", "--trust", "--defaults", str(project)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while not any(state.glob("*/new")) and running.poll() is None:
-        assert time.monotonic() < deadline, "the hook never started its renders"
-        time.sleep(0.01)
-    os.killpg(running.pid, signal.SIGINT)
-    _, stderr = running.communicate(timeout=60)
-    assert running.returncode != 0
+    code, stderr = ctrl_c_once(project, "*/new", "started its renders", seconds=60)
+    assert code != 0
     said = [line for line in stderr.splitlines() if "interrupted" in line]
     assert said == [
         "copier-uv-docker: interrupted: the update was stopped before anything was written."
@@ -1456,18 +1475,7 @@ def test_ctrl_c_while_the_update_explains_a_swapped_answer_leaves_nothing(
     git(project.parent, "init", "-q", str(project))
     commit_all(project, "Start")
     head = git(project, "rev-parse", "HEAD")
-    state = Path(git(project, "rev-parse", "--absolute-git-dir").strip()) / "copier-uv-docker"
-    update = ["update", "--trust", "--defaults", "--data", "python_version=3.15", str(project)]
-    running = subprocess.Popen(
-        [sys.executable, "-m", "copier", *update],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + 120
-    while not any(state.glob("*/why-*")) and running.poll() is None:
-        assert time.monotonic() < deadline, "the hook never explained a swapped answer"
-        time.sleep(0.01)
-    os.killpg(running.pid, signal.SIGINT)
-    _, stderr = running.communicate(timeout=60)
+    _, stderr = ctrl_c_once(project, "*/why-*", "explained a swapped answer", "python_version=3.15")
     said = [line for line in stderr.splitlines() if "interrupted" in line]
     assert said == [
         "copier-uv-docker: interrupted: the update was stopped before anything was written."
@@ -1509,7 +1517,7 @@ def test_sigterm_during_the_relock_says_that_uv_lock_is_stale_and_what_to_run(
     assert "copier-uv-docker: interrupted: uv.lock was not updated." in stderr, stderr
     assert f"    cd {shlex.quote(str(project))}\n    uv lock\n" in stderr, stderr
     assert "Traceback" not in stderr, stderr
-    state = Path(git(project, "rev-parse", "--absolute-git-dir").strip()) / "copier-uv-docker"
+    state = hook_state(project)
     assert not state.exists() or not any(state.iterdir())
 
 
@@ -1519,18 +1527,9 @@ def test_ctrl_c_while_the_update_compares_the_files_it_removed_says_what_is_left
     """SIGINT to the process group once the after stage renders the project's own version
     aside, which it does only when the update removed files (here, a switch of CI)."""
     head = git(project, "rev-parse", "HEAD")
-    state = Path(git(project, "rev-parse", "--absolute-git-dir").strip()) / "copier-uv-docker"
-    update = ["update", "--trust", "--defaults", "--data", "ci=gitlab", str(project)]
-    running = subprocess.Popen(
-        [sys.executable, "-m", "copier", *update],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + 120
-    while not any(state.glob("*/old")) and running.poll() is None:
-        assert time.monotonic() < deadline, "the after stage never rendered the old version"
-        time.sleep(0.01)
-    os.killpg(running.pid, signal.SIGINT)
-    _, stderr = running.communicate(timeout=60)
+    state = hook_state(project)
+    _, stderr = ctrl_c_once(project, "*/old", "rendered the old version after the merge",
+                            "ci=gitlab")  # fmt: skip
     said = [line for line in stderr.splitlines() if "interrupted" in line]
     assert said == [
         "copier-uv-docker: interrupted before the update was finished: uv.lock was not updated,"
