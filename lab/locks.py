@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,33 +22,60 @@ from pathlib import Path
 from lab.paths import CACHE
 
 LOCKS = CACHE / "locks"
+# Longer than any making takes here (a debootstrap of sid: about a minute): a wait past it is a
+# deadlock, which fails the test that waits instead of holding CI until its own time runs out.
+WAIT = 1200.0
+# The lock files this process holds: asking for one again would wait on itself forever.
+_held: set[Path] = set()
 
 
 @contextmanager
-def artefact(name: str) -> Iterator[None]:
+def _holding(path: Path, exclusive: bool, waiting: str | None, wait: float) -> Iterator[None]:
+    """flock path (exclusive or shared) for the block, waiting at most `wait` seconds; say
+    `waiting` once if another process holds it."""
+    if path in _held:
+        raise RuntimeError(f"lab: this process already holds {path}: it would wait on itself")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
+    with path.open("w") as lock:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(lock, mode | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if waiting:
+                    print(f"lab: {waiting}", file=sys.stderr, flush=True)
+                    waiting = None
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"lab: waited {wait:.0f} s for {path}") from None
+                time.sleep(0.2)
+        _held.add(path)
+        try:
+            yield
+        finally:
+            _held.discard(path)
+
+
+@contextmanager
+def artefact(name: str, wait: float = WAIT) -> Iterator[None]:
     """Hold the lock of one artefact (a file name: "rootfs-trixie", an image's name) while the
     block makes it or finds it made. Released when the block ends, or when the process dies."""
-    LOCKS.mkdir(parents=True, exist_ok=True)
-    path = LOCKS / (name.replace("/", "_").replace(":", "_") + ".lock")
-    with path.open("w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            print(f"lab: waiting for another process making {name}", file=sys.stderr, flush=True)
-            fcntl.flock(lock, fcntl.LOCK_EX)
+    path = LOCKS / "artefacts" / (name.replace("/", "_").replace(":", "_") + ".lock")
+    with _holding(path, True, f"waiting for another process making {name}", wait):
         yield
 
 
 @contextmanager
-def podman_images(removing: bool = False) -> Iterator[None]:
+def podman_images(removing: bool = False, wait: float = WAIT) -> Iterator[None]:
     """Hold Podman's image store: shared while a command adds to it (a build, a load),
     alone while one removes an image. Debian's Podman 4.3 fails a build whose cache lookup
     meets an image being removed ("checking if cached image exists from a previous build:
     getting top layer info: layer not known": buildah issue 5674, fixed by its pull request
-    6688 in buildah 1.43); workers removing their images while others build met it."""
-    LOCKS.mkdir(parents=True, exist_ok=True)
-    with (LOCKS / "podman-images.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX if removing else fcntl.LOCK_SH)
+    6688 in buildah 1.43); workers removing their images while others build met it.
+    Its own folder: no artefact's lock can be this file (one named "podman-images" was, and
+    the worker holding it waited on itself)."""
+    with _holding(LOCKS / "stores" / "podman.lock", removing, None, wait):
         yield
 
 

@@ -237,12 +237,12 @@ def podman(docker) -> list[str]:
         names |= {values["runtime_image"]}
         names |= {values["base_images"][base_image]["dev"]} - {"builder"}
     # One worker at a time moves them; an image Podman holds under the same ID stays.
-    with locks.artefact("podman-images"):
+    with locks.artefact("podman-images"):  # the move; the store has its own lock
         for name in sorted(names):
             if image_id([docker.client], name, docker.env) == image_id([found], name):
                 continue
-            saved = subprocess.Popen([docker.client, "save", name], env=docker.env, stdout=PIPE)
             with locks.podman_images():
+                saved = subprocess.Popen([docker.client, "save", name], env=docker.env, stdout=PIPE)
                 loaded = subprocess.run(
                     [found, "load", "-q"], stdin=saved.stdout, capture_output=True
                 )

@@ -70,6 +70,55 @@ def test_podman_images_are_added_side_by_side_and_removed_only_alone():
     assert removing.communicate(timeout=60)[0] == "holding\n"
 
 
+# What the Podman fixture does (tests/conftest.py): hold the move of the images, then the
+# store while it loads them. Both locks once shared a file, and the worker waited on itself.
+MOVER = textwrap.dedent(
+    """
+    from lab import locks
+    with locks.artefact("podman-images"), locks.podman_images():
+        print("moved", flush=True)
+    """
+)
+
+
+def test_a_process_holding_an_artefact_can_still_take_podmans_store():
+    moving = subprocess.run(
+        [sys.executable, "-c", MOVER], capture_output=True, text=True, timeout=60
+    )
+    assert moving.stdout == "moved\n", moving.stderr
+
+
+def test_asking_again_for_a_lock_the_process_holds_fails_at_once_instead_of_waiting():
+    held_twice = [
+        (locks.artefact("test-held-twice"), locks.artefact("test-held-twice", wait=60)),
+        (locks.podman_images(), locks.podman_images(removing=True, wait=60)),
+    ]
+    for first, again in held_twice:
+        with first, pytest.raises(RuntimeError, match="already holds"), again:
+            pass
+
+
+# A process that asks, for at most a second, for a lock another holds.
+IMPATIENT = textwrap.dedent(
+    """
+    from lab import locks
+    with locks.artefact("test-impatient", wait=1):
+        print("made", flush=True)
+    """
+)
+
+
+def test_a_wait_for_a_lock_another_process_holds_ends_in_a_timeout_that_names_it():
+    with locks.artefact("test-impatient"):
+        asking = subprocess.run(
+            [sys.executable, "-c", IMPATIENT], capture_output=True, text=True, timeout=60
+        )
+    assert asking.returncode != 0 and asking.stdout == ""
+    assert "waiting for another process making test-impatient" in asking.stderr
+    assert "TimeoutError: lab: waited 1 s for" in asking.stderr, asking.stderr
+    assert "test-impatient.lock" in asking.stderr
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting needs root")
 def test_a_mount_left_in_a_half_made_root_is_undone_before_it_is_removed(tmp_path: Path):
     """What an interrupted debootstrap leaves: /proc mounted inside the .partial folder."""
