@@ -12,7 +12,6 @@ The distroless stand-in (lab/distroless.py) fetches trixie's packages the same w
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import lzma
 import re
@@ -20,6 +19,7 @@ import subprocess
 import urllib.request
 from pathlib import Path
 
+from lab import locks
 from lab.paths import CACHE
 
 SUITE = "sid"
@@ -58,9 +58,7 @@ def index(suite: str = SUITE) -> dict[str, dict[str, str]]:
 def unpack(*names: str) -> Path:
     """Fetch and unpack these packages under ROOT/tree (once); return that tree. One process at
     a time: pytest-xdist's workers may all ask at once."""
-    ROOT.mkdir(parents=True, exist_ok=True)
-    with (ROOT / "lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with locks.hold(ROOT / "lock", waiting="waiting for another process unpacking"):
         return _unpack(names)
 
 

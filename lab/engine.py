@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from lab import debian, standins
+from lab import debian, locks, standins
 from lab.paths import CACHE
 from lab.template import DEBIAN, UV_VERSION
 
@@ -240,9 +240,8 @@ def shared(folder: Path, prepare: Callable[[Engine], set[str]]) -> Engine | str:
     wait for it, then get the same engine (a failed prepare() is tried again by the next). The
     run's controller stops a started daemon with stop_shared() when the run ends: a
     worker that finishes first must not."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with (folder / "lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    # Bounded above the longest preparation seen (17 min: every stand-in made anew on a slow day).
+    with locks.hold(folder / "lock", wait=2700):
         state = folder / "engine.json"
         if state.exists():
             record = json.loads(state.read_text())

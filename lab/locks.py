@@ -30,9 +30,12 @@ _held: set[Path] = set()
 
 
 @contextmanager
-def _holding(path: Path, exclusive: bool, waiting: str | None, wait: float) -> Iterator[None]:
+def hold(
+    path: Path, exclusive: bool = True, waiting: str | None = None, wait: float = WAIT
+) -> Iterator[None]:
     """flock path (exclusive or shared) for the block, waiting at most `wait` seconds; say
-    `waiting` once if another process holds it."""
+    `waiting` once if another process holds it. Every lock the lab takes for a block goes
+    through it; the one other is the engine's data root, held for the daemon's life."""
     if path in _held:
         raise RuntimeError(f"lab: this process already holds {path}: it would wait on itself")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -62,7 +65,7 @@ def artefact(name: str, wait: float = WAIT) -> Iterator[None]:
     """Hold the lock of one artefact (a file name: "rootfs-trixie", an image's name) while the
     block makes it or finds it made. Released when the block ends, or when the process dies."""
     path = LOCKS / "artefacts" / (name.replace("/", "_").replace(":", "_") + ".lock")
-    with _holding(path, True, f"waiting for another process making {name}", wait):
+    with hold(path, True, f"waiting for another process making {name}", wait):
         yield
 
 
@@ -75,7 +78,7 @@ def podman_images(removing: bool = False, wait: float = WAIT) -> Iterator[None]:
     6688 in buildah 1.43); workers removing their images while others build met it.
     Its own folder: no artefact's lock can be this file (one named "podman-images" was, and
     the worker holding it waited on itself)."""
-    with _holding(LOCKS / "stores" / "podman.lock", removing, None, wait):
+    with hold(LOCKS / "stores" / "podman.lock", removing, None, wait):
         yield
 
 
