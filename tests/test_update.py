@@ -249,6 +249,7 @@ def test_conflict_in_pyproject_is_reported_and_nothing_is_lost(project: Path):
     assert (project / "uv.lock").read_text() == lock_before
     assert not CONFLICT.search(lock_before)
     assert "def farewell() -> str:" in (project / "main.py").read_text()
+    assert "Next steps" not in result.stderr  # the conflicts' own advice comes first
 
 
 def test_in_a_uv_workspace_member_the_update_never_says_to_lock_the_workspace(
@@ -277,6 +278,7 @@ def test_relock_without_network_is_reported_and_nothing_is_lost(project: Path, t
     result = update(project, env=offline)
     assert result.returncode == 0, result.stderr
     assert "`uv lock` failed" in result.stderr and "    uv lock\n" in result.stderr
+    assert "Next steps" not in result.stderr
     assert "ruff" in (project / "pyproject.toml").read_text()
     assert "def farewell() -> str:" in (project / "main.py").read_text()
     run_ok(["uv", "lock"], cwd=project)  # what the message says to run, once online
@@ -725,6 +727,19 @@ def test_an_untouched_project_of_the_previous_version_updates_without_conflict(
     recorded = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert recorded["_commit"] == "v2.0.0"
     run_ok(["uv", "lock", "--check"], cwd=project)
+    # The next steps it prints, typed as printed: the update reviewed, tested and committed.
+    heading = "Your project is updated to v2.0.0. Next steps:\n"
+    printed = result.stderr.split(heading, 1)
+    assert len(printed) == 2, result.stderr
+    block = printed[1].split("\n\n", 1)[0].splitlines()
+    documented = (ROOT / "docs" / "updating.md").read_text().split(heading, 1)[1]
+    assert documented.split("```", 1)[0].splitlines() == block, "docs/updating.md shows another"
+    steps = [line.strip().split("  # ")[0] for line in block]
+    assert steps[-1] == "git commit -m 'Update from copier-uv-docker v2.0.0' -- .", steps
+    for step in steps:
+        run_ok(["sh", "-e", "-c", step], cwd=project)
+    assert git(project, "status", "--porcelain") == ""
+    assert git(project, "log", "-1", "--format=%s") == "Update from copier-uv-docker v2.0.0\n"
 
 
 def test_update_from_the_version_before_kinds_keeps_a_script_project(from_landed):

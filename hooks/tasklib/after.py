@@ -6,6 +6,7 @@ import os
 import re
 import shlex
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from tasklib.processes import (
     PREFIX,
     READ_LIMIT,
     Interrupted,
+    aligned,
     probe,
     read_regular,
     say,
@@ -359,3 +361,21 @@ def finish_update(answers_file: Path, shell_less_base: str, state: Path | None) 
             "uv.lock no longer holds " + ", ".join(dropped) + ": the update removed them from "
             "pyproject.toml. If you still need one, `uv add` it (`uv add --dev` for a tool)."
         )
+    next_steps(str(now.get("_commit", "")))
+
+
+def next_steps(version: str) -> None:
+    """What to do after an update that merged and relocked cleanly: review, test, commit this
+    folder only (in a monorepo's subfolder too), as the copy's own next steps do."""
+    message = shlex.quote(f"Update from copier-uv-docker {version}".strip())
+    review = aligned([
+        ("git add . && git diff --staged -- .", "review what changed, new files included"),
+        ("uv run pytest", "test it"),
+    ])  # fmt: skip
+    steps = [*review, f"git commit -m {message} -- ."]
+    print(
+        f"\nYour project is updated to {version or 'the new version'}. Next steps:\n"
+        + "".join(f"  {line}\n" for line in steps),
+        file=sys.stderr,
+        flush=True,
+    )
