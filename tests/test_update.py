@@ -1466,12 +1466,8 @@ def ctrl_c_once(
     return running.returncode, stderr
 
 
-def test_ctrl_c_during_the_before_update_renders_says_one_line_and_leaves_nothing(project: Path):
-    """SIGINT to the whole process group, as a terminal's Ctrl-C sends it, once the hook's
-    renders are under way."""
-    head = git(project, "rev-parse", "HEAD")
-    code, stderr = ctrl_c_once(project, "*/new", "started its renders", seconds=60)
-    assert code != 0
+def interrupted_before_writing(project: Path, head: str, stderr: str) -> None:
+    """A Ctrl-C before copier wrote: one line that says so, no traceback, nothing left."""
     said = [line for line in stderr.splitlines() if "interrupted" in line]
     assert said == [
         "copier-uv-docker: interrupted: the update was stopped before anything was written."
@@ -1479,6 +1475,15 @@ def test_ctrl_c_during_the_before_update_renders_says_one_line_and_leaves_nothin
     assert "Traceback" not in stderr, stderr
     nothing_left(project, head)
     assert git(project, "status", "--porcelain") == ""
+
+
+def test_ctrl_c_during_the_before_update_renders_says_one_line_and_leaves_nothing(project: Path):
+    """SIGINT to the whole process group, as a terminal's Ctrl-C sends it, once the hook's
+    renders are under way."""
+    head = git(project, "rev-parse", "HEAD")
+    code, stderr = ctrl_c_once(project, "*/new", "started its renders", seconds=60)
+    assert code != 0
+    interrupted_before_writing(project, head, stderr)
 
 
 def test_ctrl_c_while_the_update_explains_a_swapped_answer_leaves_nothing(
@@ -1491,13 +1496,7 @@ def test_ctrl_c_while_the_update_explains_a_swapped_answer_leaves_nothing(
     commit_all(project, "Start")
     head = git(project, "rev-parse", "HEAD")
     _, stderr = ctrl_c_once(project, "*/why-*", "explained a swapped answer", "python_version=3.15")
-    said = [line for line in stderr.splitlines() if "interrupted" in line]
-    assert said == [
-        "copier-uv-docker: interrupted: the update was stopped before anything was written."
-    ], stderr
-    assert "Traceback" not in stderr, stderr
-    nothing_left(project, head)
-    assert git(project, "status", "--porcelain") == ""
+    interrupted_before_writing(project, head, stderr)
 
 
 def test_sigterm_during_the_relock_says_that_uv_lock_is_stale_and_what_to_run(
